@@ -1,0 +1,105 @@
+"""`lensbench generate` and `lensbench score`: thin wrappers over runners.generate / runners.score."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from lensbench.cli.common import echo_json, parse_kv
+
+EPILOG = """Examples:
+
+  lensbench generate --model tiny --suite demo --out runs/demo --height 64 --width 64
+
+  lensbench generate --model lens-turbo --suite geneval -S metadata=evaluation_metadata.jsonl --out runs/lt-geneval
+
+  lensbench generate --model qwen-image --suite prompts.jsonl --resolution 16:9 --batch-size 4 --out runs/q
+"""
+
+
+def build_config(config: Optional[Path], **flags):
+    """Flags that were given override the config file (the one config object for CLI and API)."""
+    from lensbench.config import RunConfig
+
+    given = {k: v for k, v in flags.items() if v is not None}
+    if config is not None:
+        return RunConfig.from_file(config, **given)
+    return RunConfig(**given)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("generate", epilog=EPILOG)
+    def generate(
+        model: Optional[str] = typer.Option(None, "--model", "-m", help="Registry name (see `lensbench models`)."),
+        suite: Optional[str] = typer.Option(None, "--suite", "-s", help="Suite name or a .jsonl file of {id, prompt, ...}."),
+        out: Optional[str] = typer.Option(None, "--out", "-o", help="Run directory (created; resumed if it exists)."),
+        suite_option: Optional[list[str]] = typer.Option(None, "--suite-option", "-S", help="Suite option KEY=VALUE (e.g. metadata=PATH, language=zh)."),
+        images_per_prompt: Optional[int] = typer.Option(None, "--images-per-prompt", "-n", help="Images per prompt (default: the suite's)."),
+        seed: Optional[int] = typer.Option(None, "--seed", help="Base seed; image i of each prompt uses seed+i. [default: 42]"),
+        height: Optional[int] = typer.Option(None, "--height", help="Image height (default: the model's)."),
+        width: Optional[int] = typer.Option(None, "--width", help="Image width (default: the model's)."),
+        resolution: Optional[str] = typer.Option(None, "--resolution", "-r", help="A preset/bucket name of the model, e.g. 1:1, 16:9, 1440/1:1."),
+        steps: Optional[int] = typer.Option(None, "--steps", help="Denoising steps (default: the model's recommendation)."),
+        guidance: Optional[float] = typer.Option(None, "--guidance", help="Guidance / true-CFG scale (default: recommended)."),
+        negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="Negative prompt (default: recommended)."),
+        dtype: Optional[str] = typer.Option(None, "--dtype", help="float32 | float16 | bfloat16 (default: bf16 on GPU, fp32 on CPU)."),
+        batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="Images per pipeline call. [default: 1]"),
+        limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N prompts."),
+        model_path: Optional[str] = typer.Option(None, "--model-path", help="Local directory or mirror repo id instead of the registry's repo."),
+        revision: Optional[str] = typer.Option(None, "--revision", help="Hub revision (branch, tag or commit)."),
+        device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N. [default: auto]"),
+        offload: Optional[str] = typer.Option(None, "--offload", help="none | model | sequential CPU offload. [default: none]"),
+        trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Allow code shipped with weights (HunyuanImage-3.0)."),
+        model_option: Optional[list[str]] = typer.Option(None, "--model-option", "-M", help="Adapter option KEY=VALUE (e.g. enable_reasoner=true)."),
+        rewriter: Optional[str] = typer.Option(None, "--rewriter", help="Prompt rewriter name. [default: none]"),
+        rewriter_option: Optional[list[str]] = typer.Option(None, "--rewriter-option", help="Rewriter option KEY=VALUE."),
+        config: Optional[Path] = typer.Option(None, "--config", help="TOML/JSON RunConfig file; flags override it."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (and how much is already done) and exit."),
+        no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    ) -> None:
+        """Generate a suite's images into a resumable run directory."""
+        from lensbench.runners.generate import run_generate
+
+        cfg = build_config(
+            config, model=model, suite=suite, out=out, images_per_prompt=images_per_prompt, seed=seed, height=height,
+            width=width, resolution=resolution, steps=steps, guidance=guidance, negative_prompt=negative_prompt,
+            dtype=dtype, batch_size=batch_size, limit=limit, model_path=model_path, revision=revision, device=device,
+            offload=offload, rewriter=rewriter,
+            suite_options=parse_kv(suite_option, "--suite-option") or None,
+            model_options=parse_kv(model_option, "--model-option") or None,
+            rewriter_options=parse_kv(rewriter_option, "--rewriter-option") or None,
+            trust_remote_code=trust_remote_code or None, progress=False if no_progress else None,
+        )
+        summary = run_generate(cfg, dry_run=dry_run)
+        if dry_run:
+            echo_json(summary)
+            return
+        typer.echo(f"{summary['generated']} generated, {summary['skipped']} already done, "
+                   f"{summary['planned']} planned in {summary['seconds']:.1f}s -> {summary['run_dir']}")
+
+    @app.command("score")
+    def score(
+        run: Path = typer.Argument(..., help="Run directory (or a folder in a suite's official layout)."),
+        suite: Optional[str] = typer.Option(None, "--suite", "-s", help="Score with this suite's scorer (e.g. geneval, dpg, text)."),
+        scorer: Optional[str] = typer.Option(None, "--scorer", help="Scorer name (overrides --suite)."),
+        option: Optional[list[str]] = typer.Option(None, "--option", "-O", help="Scorer option KEY=VALUE (backend, device, constants)."),
+        batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="Units per scorer call."),
+        limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N units."),
+        as_json: bool = typer.Option(False, "--json", help="Print the results JSON."),
+        no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    ) -> None:
+        """Score a run (resumable); writes records/score.<scorer>.*.jsonl and results/<scorer>.json."""
+        from lensbench.runners.score import default_scorer_for, run_score
+
+        name = scorer or default_scorer_for(run, suite)
+        out = run_score(run, name, parse_kv(option, "--option"), batch_size=batch_size, limit=limit, progress=not no_progress)
+        if as_json:
+            echo_json(out["results"])
+            return
+        typer.echo(f"scored {out['scored_now']} new of {out['units']} units with {out['scorer']} in {out['seconds']:.1f}s")
+        for m in (out["results"] or {}).get("metrics", []):
+            if m.get("category") is None:
+                ci = f" [{m['ci_low']:.4f}, {m['ci_high']:.4f}]" if m.get("ci_low") is not None else ""
+                typer.echo(f"  {m['metric']}: {m['value']:.4f}{ci} (n={m['n']})")

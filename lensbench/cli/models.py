@@ -1,0 +1,43 @@
+"""`lensbench models`: the model registry as a table (imports no torch/diffusers/transformers)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("models")
+    def models(
+        as_json: bool = typer.Option(False, "--json", help="Print the full registry entries as JSON."),
+    ) -> None:
+        """List the models lensbench knows: repo id, recommended settings, constraints, size, licence."""
+        from lensbench.cli.common import echo_json
+        from lensbench.generators.catalog import MODELS
+
+        specs = [MODELS.get(n) for n in MODELS.names()]
+        if as_json:
+            echo_json([s.to_dict() for s in specs])
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(title="lensbench models", show_lines=False)
+        for col in ("name", "repo id", "steps", "guidance", "negative", "size (HxW)", "constraints", "params",
+                    "licence", "needs"):
+            t.add_column(col, overflow="fold", no_wrap=col in ("name", "repo id", "size (HxW)"))
+        for s in specs:
+            d, c, r = s.defaults, s.constraints, s.requires
+            needs = [f"diffusers>={r.min_diffusers}"] if r.min_diffusers else []
+            needs += [f"transformers>={r.min_transformers}"] if r.min_transformers else []
+            needs += [f"pkg:{p}" for p in r.packages]
+            needs += ["--trust-remote-code"] if r.trust_remote_code else []
+            needs += [f"~{r.gpu_memory_gb:g} GB GPU" + (f" x{r.min_gpus}" if r.min_gpus > 1 else "")] if r.gpu_memory_gb else []
+            t.add_row(
+                s.name, s.repo_id or "(built locally)", str(d.steps), f"{d.guidance:g} ({d.guidance_kind})",
+                repr(d.negative_prompt) if d.negative_prompt is not None else "-", f"{d.height}x{d.width}",
+                f"x{c.multiple}, <= {c.max_pixels / 1e6:.1f} MP, AR {c.min_aspect:g}-{c.max_aspect:g}"
+                + (f", presets: {', '.join(s.presets)}" if 0 < len(s.presets) <= 8 else
+                   f", {len(s.presets)} presets (--json)" if s.presets else ""),
+                f"{s.params_b:g}B" if s.params_b else "-", s.licence, ", ".join(needs) or "-",
+            )
+        Console(width=200).print(t)

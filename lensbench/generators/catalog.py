@@ -1,0 +1,146 @@
+"""The model registry: one `ModelSpec` per model, pure data (importing this costs nothing).
+
+Facts come from the project's reference (shared/reference/models.md), which cites the model owners'
+repositories and cards; ⚠️/(?) there are carried into `notes`. Adding a model = one `MODELS.register` call
+here (and an adapter file when no existing adapter fits).
+"""
+
+from __future__ import annotations
+
+from lensbench.generators.base import Constraints, Defaults, ModelSpec, Requirements
+from lensbench.registry import Registry
+
+MODELS: Registry[ModelSpec] = Registry("model")
+
+DIFFUSERS = "lensbench.generators.diffusers_adapter:DiffusersGenerator"
+LENS = "lensbench.generators.lens_adapter:LensGenerator"
+HUNYUAN3 = "lensbench.generators.hunyuan_adapter:HunyuanImage3Generator"
+
+
+def _register(spec: ModelSpec, *aliases: str) -> None:
+    MODELS.register(spec.name, spec, aliases=aliases)
+
+
+# --- Lens family (models.md §1). Buckets (H, W) from lens/resolution.py; the AR string is W:H. -------------
+_LENS_BUCKETS_1024 = {
+    "1:2": (1472, 736), "9:16": (1376, 768), "2:3": (1248, 832), "3:4": (1152, 864), "1:1": (1024, 1024),
+    "4:3": (864, 1152), "3:2": (832, 1248), "16:9": (768, 1376), "2:1": (736, 1472),
+}
+_LENS_BUCKETS_1440 = {
+    "1:2": (2080, 1040), "9:16": (1936, 1088), "2:3": (1760, 1168), "3:4": (1616, 1216), "1:1": (1440, 1440),
+    "4:3": (1216, 1616), "3:2": (1168, 1760), "16:9": (1088, 1936), "2:1": (1040, 2080),
+}
+LENS_BUCKETS = {1024: _LENS_BUCKETS_1024, 1440: _LENS_BUCKETS_1440}
+_LENS_PRESETS = {**_LENS_BUCKETS_1024, **{f"1440/{k}": v for k, v in _LENS_BUCKETS_1440.items()}}
+_LENS_CONSTRAINTS = Constraints(multiple=16, min_side=256, max_pixels=2080 * 1040, min_aspect=0.5, max_aspect=2.0)
+_LENS_REQ = Requirements(
+    min_diffusers="0.38.0",  # upstream setup pins diffusers==0.38.0, transformers==5.8.0 (models.md §1.2)
+    min_transformers="5.8.0",
+    packages=("lens",),
+    install_hint="clone github.com/microsoft/Lens and add it to PYTHONPATH (or pip install it from that clone)",
+    gpu_memory_gb=52.0,  # Mage-Flow: ~51.6 GB peak on A100 at 1024² (⚠️ secondary)
+)
+_LENS_NOTES = ("microsoft/Lens* reported removed from the Hub (⚠️); pass --model-path for a mirror. "
+               "enable_reasoner is off unless asked and always recorded.")
+for _name, _repo, _steps, _cfg, _mirror in (
+    ("lens", "microsoft/Lens", 20, 5.0, "Jinstudio/Lens"),
+    ("lens-turbo", "microsoft/Lens-Turbo", 4, 1.0, "Jinstudio/Lens-Turbo"),
+    ("lens-base", "microsoft/Lens-Base", 50, 5.0, "Jinstudio/Lens-Base"),
+):
+    _register(ModelSpec(
+        name=_name, repo_id=_repo, adapter=LENS, pipeline_class="LensPipeline", family="lens",
+        defaults=Defaults(steps=_steps, guidance=_cfg, guidance_kind="cfg", negative_prompt="", height=1024, width=1024),
+        constraints=_LENS_CONSTRAINTS, requires=_LENS_REQ, presets=_LENS_PRESETS, params_b=3.8,
+        licence="MIT (⚠️ per mirror card)", mirrors=(_mirror,), notes=_LENS_NOTES,
+        options={"enable_reasoner": False, "dequantize": "auto"},
+    ))
+
+# --- Z-Image (models.md §2) -----------------------------------------------------------------------
+_ZIMAGE_CONSTRAINTS = Constraints(multiple=16, min_side=256, max_pixels=2048 * 2048, min_aspect=0.25, max_aspect=4.0)
+_register(ModelSpec(
+    name="z-image", repo_id="Tongyi-MAI/Z-Image", adapter=DIFFUSERS, pipeline_class="ZImagePipeline", family="z-image",
+    defaults=Defaults(steps=50, guidance=4.0, guidance_kind="cfg", negative_prompt="", height=1024, width=1024),
+    constraints=_ZIMAGE_CONSTRAINTS, params_b=6.0, licence="Apache-2.0",
+    requires=Requirements(min_diffusers="0.37.0", gpu_memory_gb=25.3),
+    notes="README: 28-50 steps, guidance 3-5 (example 50/4). diffusers<0.37 treats guidance in (0,1] as 0 (#12905).",
+))
+_register(ModelSpec(
+    name="z-image-turbo", repo_id="Tongyi-MAI/Z-Image-Turbo", adapter=DIFFUSERS, pipeline_class="ZImagePipeline",
+    family="z-image",
+    defaults=Defaults(steps=9, guidance=0.0, guidance_kind="cfg", negative_prompt=None, height=1024, width=1024),
+    constraints=_ZIMAGE_CONSTRAINTS, params_b=6.0, licence="Apache-2.0",
+    requires=Requirements(min_diffusers="0.36.0", gpu_memory_gb=24.7),
+    notes="9 steps = 8 DiT forwards; guidance must stay 0 (no CFG, negative prompts have no effect).",
+))
+
+# --- Qwen-Image (models.md §3). Presets in the README are W×H; stored here as (H, W). ----------------------
+_register(ModelSpec(
+    name="qwen-image", repo_id="Qwen/Qwen-Image", adapter=DIFFUSERS, pipeline_class="QwenImagePipeline",
+    family="qwen-image",
+    defaults=Defaults(steps=50, guidance=4.0, guidance_kind="true_cfg", negative_prompt=" ", height=1328, width=1328),
+    constraints=Constraints(multiple=16, min_side=256, max_pixels=2048 * 2048, min_aspect=0.25, max_aspect=4.0),
+    presets={"1:1": (1328, 1328), "16:9": (928, 1664), "9:16": (1664, 928), "4:3": (1104, 1472),
+             "3:4": (1472, 1104), "3:2": (1056, 1584), "2:3": (1584, 1056)},
+    params_b=20.0, licence="Apache-2.0", requires=Requirements(min_diffusers="0.35.0", gpu_memory_gb=58.8),
+    notes="true_cfg_scale=4 with negative ' ' (guidance_scale alone silently disables CFG).",
+))
+
+# --- HunyuanImage-3.0 (models.md §4): transformers remote code, explicit image size, rewrite off -----------
+_register(ModelSpec(
+    name="hunyuan-image-3", repo_id="tencent/HunyuanImage-3.0", adapter=HUNYUAN3, family="hunyuan",
+    defaults=Defaults(steps=50, guidance=5.0, guidance_kind="cfg", negative_prompt=None, height=1024, width=1024),
+    constraints=Constraints(multiple=16, min_side=512, max_pixels=2048 * 2048, min_aspect=0.25, max_aspect=4.0),
+    presets={"1:1": (1024, 1024)},
+    params_b=80.0, licence="Tencent Hunyuan Community License (not EU/UK/KR)",
+    requires=Requirements(min_transformers="4.56.0", trust_remote_code=True, gpu_memory_gb=240.0, min_gpus=3,
+                          install_hint="download the repo into a directory whose name has no dots and pass --model-path"),
+    options={"bot_task": "image", "use_system_prompt": "None", "flow_shift": 3.0, "attn_implementation": "sdpa",
+             "moe_impl": "eager", "device_map": "auto"},
+    notes="80B MoE (13B active); >=3x80 GB GPUs. generation_config defaults guidance 5.0 / flow_shift 3.0 are [3rd (?)].",
+))
+
+# --- Reference models (models.md §5) --------------------------------------------------------------
+_register(ModelSpec(
+    name="flux1-dev", repo_id="black-forest-labs/FLUX.1-dev", adapter=DIFFUSERS, pipeline_class="FluxPipeline",
+    family="flux", defaults=Defaults(steps=50, guidance=3.5, guidance_kind="distilled", height=1024, width=1024),
+    params_b=12.0, licence="FLUX.1 [dev] Non-Commercial (gated)", requires=Requirements(min_diffusers="0.30.0"),
+))
+_register(ModelSpec(
+    name="flux2-klein-4b", repo_id="black-forest-labs/FLUX.2-klein-4B", adapter=DIFFUSERS,
+    pipeline_class="Flux2KleinPipeline", family="flux2",
+    defaults=Defaults(steps=4, guidance=1.0, guidance_kind="distilled", height=1024, width=1024),
+    params_b=4.0, licence="Apache-2.0", requires=Requirements(min_diffusers="0.37.0", gpu_memory_gb=19.8),
+    notes="step-distilled: 4 steps / guidance 1.0 are fixed by BFL.",
+))
+_register(ModelSpec(
+    name="sd3.5-large", repo_id="stabilityai/stable-diffusion-3.5-large", adapter=DIFFUSERS,
+    pipeline_class="StableDiffusion3Pipeline", family="sd3",
+    defaults=Defaults(steps=28, guidance=3.5, guidance_kind="cfg", negative_prompt="", height=1024, width=1024),
+    params_b=8.1, licence="Stability AI Community License (gated)", requires=Requirements(min_diffusers="0.31.0"),
+    notes="diffusers' default guidance is 7.0; 3.5 is the model card's.",
+))
+
+# --- Tiny local builds: random weights, real architectures, CPU (lensbench.generators.tiny) ----------------
+_TINY_CONSTRAINTS = Constraints(multiple=16, min_side=32, max_pixels=512 * 512, min_aspect=0.25, max_aspect=4.0)
+_TINY_DEFAULTS = dict(height=64, width=64, dtype="float32")
+_register(ModelSpec(
+    name="tiny", repo_id=None, adapter=DIFFUSERS, pipeline_class="StableDiffusionPipeline", family="tiny",
+    defaults=Defaults(steps=4, guidance=5.0, guidance_kind="cfg", negative_prompt="", **_TINY_DEFAULTS),
+    constraints=_TINY_CONSTRAINTS, presets={"1:1": (64, 64), "2:1": (64, 128), "1:2": (128, 64), "128": (128, 128)},
+    params_b=0.0, licence="MIT (lensbench)", local_builder="lensbench.generators.tiny:build_tiny_sd",
+    notes="random weights: images are noise-like; for plumbing, demos and CI only.",
+))
+_register(ModelSpec(
+    name="tiny-z-image", repo_id=None, adapter=DIFFUSERS, pipeline_class="ZImagePipeline", family="tiny",
+    defaults=Defaults(steps=2, guidance=0.0, guidance_kind="cfg", negative_prompt=None, **_TINY_DEFAULTS),
+    constraints=_TINY_CONSTRAINTS, params_b=0.0, licence="MIT (lensbench)",
+    local_builder="lensbench.generators.tiny:build_tiny_z_image",
+    notes="tiny random ZImagePipeline (same adapter path as z-image).",
+))
+_register(ModelSpec(
+    name="tiny-qwen-image", repo_id=None, adapter=DIFFUSERS, pipeline_class="QwenImagePipeline", family="tiny",
+    defaults=Defaults(steps=2, guidance=4.0, guidance_kind="true_cfg", negative_prompt=" ", **_TINY_DEFAULTS),
+    constraints=_TINY_CONSTRAINTS, params_b=0.0, licence="MIT (lensbench)",
+    local_builder="lensbench.generators.tiny:build_tiny_qwen_image",
+    notes="tiny random QwenImagePipeline (same adapter path as qwen-image).",
+))

@@ -1,0 +1,117 @@
+"""Adapter for pipelines that ship in diffusers: Z-Image, Qwen-Image, FLUX.1/FLUX.2, SD3.5 and the tiny builds.
+
+How guidance reaches the pipeline is data (`ModelSpec.defaults.guidance_kind`), mapped by GUIDANCE_KWARGS;
+no model names appear here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lensbench.errors import UserError
+from lensbench.generators import loading
+from lensbench.generators.base import GenerationRequest, Generator, StepCallback
+
+
+def _cfg(g: float, negative: str | None, n: int) -> dict[str, Any]:
+    kw: dict[str, Any] = {"guidance_scale": g}
+    if negative is not None:
+        kw["negative_prompt"] = [negative] * n
+    return kw
+
+
+def _true_cfg(g: float, negative: str | None, n: int) -> dict[str, Any]:
+    # Qwen-Image runs CFG only with true_cfg_scale > 1 AND a negative prompt; " " is the official default.
+    return {"true_cfg_scale": g, "negative_prompt": [negative if negative is not None else " "] * n}
+
+
+def _distilled(g: float, negative: str | None, n: int) -> dict[str, Any]:
+    return {"guidance_scale": g}
+
+
+GUIDANCE_KWARGS: dict[str, Callable[[float, str | None, int], dict[str, Any]]] = {
+    "cfg": _cfg,
+    "true_cfg": _true_cfg,
+    "distilled": _distilled,
+}
+
+
+class DiffusersGenerator(Generator):
+    pipe: Any = None
+
+    def load(self) -> None:
+        spec, opts = self.spec, self.load_options
+        loading.check_min_version("diffusers", spec.requires.min_diffusers, spec.name)
+        import diffusers
+
+        cls = getattr(diffusers, spec.pipeline_class or "DiffusionPipeline", None)
+        if cls is None:
+            raise UserError(f"diffusers {diffusers.__version__} has no {spec.pipeline_class}; "
+                            f"pip install -U 'diffusers>={spec.requires.min_diffusers or '0'}'")
+        self.device = loading.resolve_device(opts.device)
+        self.dtype_name = loading.resolve_dtype_name(spec, opts.dtype, self.device)
+        self.where = loading.weights_location(spec, opts)
+        loading.quiet_hub_progress()
+        try:
+            pipe = cls.from_pretrained(self.where, revision=opts.revision,
+                                       **loading.dtype_kwargs(loading.torch_dtype(self.dtype_name)))
+        except (OSError, ValueError) as exc:
+            raise loading.missing_weights_error(spec, self.where, exc) from exc
+        loading.place(pipe, self.device, opts.offload)
+        pipe.set_progress_bar_config(disable=True)
+        self.pipe = pipe
+
+    def call_kwargs(self, requests: Sequence[GenerationRequest]) -> dict[str, Any]:
+        r0 = requests[0]
+        n = len(requests)
+        kind = self.spec.defaults.guidance_kind
+        if kind not in GUIDANCE_KWARGS:
+            raise UserError(f"unknown guidance kind {kind!r} for {self.spec.name}")
+        kw: dict[str, Any] = {
+            "prompt": [r.prompt for r in requests],
+            "height": r0.height,
+            "width": r0.width,
+            "num_inference_steps": r0.steps,
+            "generator": loading.cpu_generators([r.seed for r in requests]),
+            "output_type": "pil",
+            **GUIDANCE_KWARGS[kind](r0.guidance, r0.negative_prompt, n),
+        }
+        kw.update(r0.extra)
+        return kw
+
+    def generate(self, requests: Sequence[GenerationRequest], step_callback: StepCallback | None = None) -> list:
+        if self.pipe is None:
+            self.load()
+        kw = self.call_kwargs(requests)
+        if step_callback is not None:
+            def _on_step_end(pipe, i, t, cb_kwargs):
+                step_callback(i, t)
+                return cb_kwargs
+
+            kw["callback_on_step_end"] = _on_step_end
+        import torch
+
+        with torch.inference_mode():
+            out = self.pipe(**kw)
+        return list(out.images)
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "model": self.spec.name,
+            "adapter": "diffusers",
+            "pipeline_class": type(self.pipe).__name__ if self.pipe is not None else self.spec.pipeline_class,
+            "weights": getattr(self, "where", None),
+            "revision": self.load_options.revision,
+            "device": getattr(self, "device", None),
+            "dtype": getattr(self, "dtype_name", None),
+            "offload": self.load_options.offload,
+            "noise_device": "cpu",
+            "versions": loading.library_versions(),
+        }
+
+    def unload(self) -> None:
+        self.pipe = None
+        import gc
+
+        gc.collect()

@@ -1,0 +1,149 @@
+"""Shared loading helpers for adapters: device and dtype resolution, where the weights come from,
+placement (device / CPU offload), per-image CPU noise generators, and clear errors for missing pieces."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from lensbench.errors import UserError
+from lensbench.generators.base import LoadOptions, ModelSpec
+
+DTYPES = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16",
+          "bfloat16": "bfloat16", "bf16": "bfloat16"}
+
+
+def resolve_device(device: str) -> str:
+    """'auto' -> 'cuda' when available else 'cpu'; an explicit CUDA device must exist."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device {device} was requested but CUDA is not available here "
+                        "(torch.cuda.is_available() is False); use --device cpu or run on a GPU machine")
+    if device not in ("cpu", "mps") and not device.startswith("cuda"):
+        raise UserError(f"unknown --device {device!r}; use auto, cpu, cuda or cuda:N")
+    return device
+
+
+def resolve_dtype_name(spec: ModelSpec, dtype: str | None, device: str) -> str:
+    """The dtype name used: explicit, else the model's default on GPU, float32 on CPU."""
+    if dtype is None:
+        return spec.defaults.dtype if device.startswith("cuda") else "float32"
+    if dtype not in DTYPES:
+        raise UserError(f"unknown --dtype {dtype!r}; use one of float32, float16, bfloat16")
+    return DTYPES[dtype]
+
+
+def torch_dtype(name: str):
+    import torch
+
+    return getattr(torch, name)
+
+
+def weights_location(spec: ModelSpec, load: LoadOptions) -> str:
+    """A local directory or a Hub repo id. Tiny models are built locally on first use."""
+    if load.model_path:
+        return load.model_path
+    if spec.local_builder:
+        from lensbench.generators.tiny import ensure_built
+
+        return str(ensure_built(spec.name))
+    if spec.repo_id is None:
+        raise UserError(f"model {spec.name} has no repository id; pass --model-path DIR")
+    return spec.repo_id
+
+
+def missing_weights_error(spec: ModelSpec, where: str, exc: BaseException) -> UserError:
+    offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+    why = "the Hugging Face hub is offline (HF_HUB_OFFLINE=1)" if offline else "they could not be found or downloaded"
+    first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+    return UserError(
+        f"cannot load weights for {spec.name} from {where}: {why} ({first}); on a machine with a network run "
+        f"`lensbench fetch {spec.name}`, or pass --model-path to a local copy"
+    )
+
+
+def check_min_version(package: str, minimum: str | None, what: str) -> None:
+    if not minimum:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        have = version(package)
+    except PackageNotFoundError:
+        raise UserError(f"{what} needs {package}>={minimum}, which is not installed; pip install '{package}>={minimum}'") from None
+    if _vtuple(have) < _vtuple(minimum):
+        raise UserError(f"{what} needs {package}>={minimum} but {have} is installed; pip install -U '{package}>={minimum}'")
+
+
+def _vtuple(v: str) -> tuple[int, ...]:
+    out = []
+    for part in v.split("+")[0].split("."):
+        digits = "".join(c for c in part if c.isdigit())
+        if not digits:
+            break
+        out.append(int(digits))
+        if not part.isdigit():
+            break
+    return tuple(out)
+
+
+def place(pipe: Any, device: str, offload: str) -> None:
+    """Move a diffusers-style pipeline to `device`, or enable CPU offload towards it."""
+    if offload == "none":
+        pipe.to(device)
+        return
+    if not device.startswith("cuda"):
+        raise UserError(f"--offload {offload} needs a CUDA device; use --offload none on {device}")
+    if offload == "model":
+        pipe.enable_model_cpu_offload(device=device)
+    else:
+        pipe.enable_sequential_cpu_offload(device=device)
+
+
+def cpu_generators(seeds: list[int]) -> list:
+    """One CPU torch.Generator per image: the same seed gives the same starting noise on any hardware."""
+    import torch
+
+    return [torch.Generator("cpu").manual_seed(int(s)) for s in seeds]
+
+
+def library_versions() -> dict[str, str | None]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {}
+    for pkg in ("torch", "diffusers", "transformers", "accelerate"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def quiet_hub_progress() -> None:
+    """No per-file loading progress bars or chatty warnings from diffusers/transformers; lensbench shows its
+    own progress and turns loading failures into one-line errors."""
+    import warnings
+
+    import diffusers
+    import transformers
+
+    for lib in (diffusers, transformers):
+        lib.utils.logging.disable_progress_bar()
+        lib.utils.logging.set_verbosity_error()
+    for module in ("diffusers", "transformers"):
+        warnings.filterwarnings("ignore", category=FutureWarning, module=module)
+
+
+def dtype_kwargs(dtype) -> dict:
+    """`dtype=` for diffusers >= 0.42 (where `torch_dtype` is deprecated), `torch_dtype=` before."""
+    from importlib.metadata import version
+
+    return {"dtype": dtype} if _vtuple(version("diffusers")) >= (0, 42) else {"torch_dtype": dtype}
+
+
+def is_local_dir(where: str) -> bool:
+    return Path(where).expanduser().is_dir()

@@ -1,0 +1,195 @@
+"""The generate runner: plan → skip finished work → generate in fixed batches → atomic image + record.
+
+Python API: ``run_generate(RunConfig(...))``; the CLI calls exactly this.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import lensbench
+from lensbench.config import RunConfig
+from lensbench.dist import DistContext
+from lensbench.errors import UserError
+from lensbench.generators import MODELS, Generator, LoadOptions, make_generator
+from lensbench.rewriters import make_rewriter
+from lensbench.runners.plan import SEED_POLICY, WorkItem, build_plan, canonical_hash, cut_batches, resolve_settings, shard
+from lensbench.runners.progress import progress_bar
+from lensbench.store import manifest as mf
+from lensbench.store.atomic import write_image_atomic
+from lensbench.store.run_store import RunStore
+from lensbench.suites import load_suite
+
+STREAM = "generate"
+
+
+def _dtype_and_device(cfg: RunConfig, spec, dist: DistContext) -> tuple[str, str]:
+    from lensbench.generators.loading import resolve_device, resolve_dtype_name
+
+    device = resolve_device(dist.device_for(cfg.device))
+    return resolve_dtype_name(spec, cfg.dtype, device), device
+
+
+def prepare(cfg: RunConfig, dist: DistContext | None = None) -> dict[str, Any]:
+    """Resolve model, suite, settings and the plan without loading any model (used by --dry-run too)."""
+    dist = dist or DistContext.from_env()
+    spec = MODELS.get(cfg.model)
+    suite = load_suite(cfg.suite, None, cfg.suite_options)
+    rewriter = make_rewriter(cfg.rewriter, cfg.rewriter_options)
+    dtype_name, device = _dtype_and_device(cfg, spec, dist)
+    settings = resolve_settings(cfg, spec, dtype_name, rewriter)
+    plan = build_plan(cfg, suite, settings)
+    batches = cut_batches(plan, cfg.batch_size)
+    return {"spec": spec, "suite": suite, "rewriter": rewriter, "settings": settings, "device": device,
+            "plan": plan, "batches": batches, "dist": dist}
+
+
+def _is_done(store: RunStore, rec: dict[str, Any] | None) -> bool:
+    """Finished = an ok record whose image exists with the recorded size (a torn image is redone)."""
+    if not rec or rec.get("status") != "ok":
+        return False
+    p = store.path(rec["image"])
+    return p.exists() and p.stat().st_size == rec.get("bytes")
+
+
+def _check_manifest(store: RunStore, settings_hash: str, suite) -> dict[str, Any] | None:
+    old = store.read_manifest()
+    if old is None:
+        return None
+    if old.get("settings_hash") != settings_hash or old.get("suite", {}).get("name") != suite.name:
+        raise UserError(
+            f"{store.run_dir} already holds a run with different settings or suite "
+            f"({old.get('model', {}).get('name')}, {old.get('suite', {}).get('name')}); use a new --out for these settings"
+        )
+    if old.get("suite", {}).get("checksum") != suite.checksum():
+        raise UserError(f"{store.run_dir} was generated from a different version of suite {suite.name!r}; use a new --out")
+    return old
+
+
+def _manifest(cfg: RunConfig, ctx: dict[str, Any], settings_hash: str, old: dict[str, Any] | None) -> dict[str, Any]:
+    spec, suite = ctx["spec"], ctx["suite"]
+    return {
+        "schema_version": 1,
+        "run_id": (old or {}).get("run_id") or f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}",
+        "lensbench_version": lensbench.__version__,
+        "command": mf.command_line(),
+        "started": mf.utc_now(),
+        "finished": None,
+        "git": mf.git_info(),
+        "model": {"name": spec.name, "repo_id": spec.repo_id, "model_path": cfg.model_path, "params_b": spec.params_b,
+                  "family": spec.family, "licence": spec.licence, "adapter": spec.adapter},
+        "generation": {**ctx["settings"], "seed": cfg.seed, "seed_policy": SEED_POLICY, "noise_device": "cpu",
+                       "images_per_prompt": cfg.images_per_prompt or suite.default_images_per_prompt,
+                       "batch_size": cfg.batch_size, "device": ctx["device"], "offload": cfg.offload},
+        "settings_hash": settings_hash,
+        "suite": suite.describe(),
+        "config": cfg.to_dict(),
+        "environment": mf.environment(ctx["device"]),
+        "world_size": ctx["dist"].world_size,
+        "previous_starts": ((old or {}).get("previous_starts") or []) + ([old["started"]] if old else []),
+    }
+
+
+def run_generate(cfg: RunConfig, *, generator: Generator | None = None, dry_run: bool = False) -> dict[str, Any]:
+    """Generate every planned image that is not finished yet. Returns a summary dict."""
+    ctx = prepare(cfg)
+    dist, suite, plan = ctx["dist"], ctx["suite"], ctx["plan"]
+    store = RunStore(cfg.out, rank=dist.rank, world_size=dist.world_size)
+    settings_hash = canonical_hash(ctx["settings"])
+    summary: dict[str, Any] = {"run_dir": str(store.run_dir), "planned": len(plan), "generated": 0, "skipped": 0}
+
+    if dry_run:
+        done = {r["key"]: r for r in store.records(STREAM)} if store.run_dir.exists() else {}
+        summary["cached"] = sum(_is_done(store, done.get(w.key)) for w in plan)
+        summary["batches"] = len(ctx["batches"])
+        summary["settings"] = ctx["settings"]
+        summary["suite"] = suite.describe()
+        return summary
+
+    t0 = time.perf_counter()
+    with store.locked():
+        old = _check_manifest(store, settings_hash, suite)
+        manifest = _manifest(cfg, ctx, settings_hash, old)
+        records = {r["key"]: r for r in store.records(STREAM)}
+        my_batches = shard(ctx["batches"], dist.rank, dist.world_size)
+        todo = [b for b in my_batches if not all(_is_done(store, records.get(w.key)) for w in b)]
+        mine = [w for b in my_batches for w in b]
+        summary["skipped"] = sum(_is_done(store, records.get(w.key)) for w in mine)
+
+        remaining = defaultdict(set)  # item id -> indices still missing (for finalize_item)
+        for w in mine:
+            if not _is_done(store, records.get(w.key)):
+                remaining[w.item.id].add(w.index)
+        prepared: set[str] = set()
+        gen = None
+        if todo:  # load before writing anything, so a missing model or package leaves no trace
+            gen = generator or make_generator(ctx["spec"], LoadOptions(
+                model_path=cfg.model_path, device=ctx["device"], dtype=ctx["settings"]["dtype"], offload=cfg.offload,
+                trust_remote_code=cfg.trust_remote_code, revision=cfg.revision, options=dict(cfg.model_options)))
+            gen.load()
+            manifest["generator"] = gen.info()
+        if dist.is_main:
+            store.write_manifest(manifest)
+        if gen is not None:
+            n_todo = sum(not _is_done(store, records.get(w.key)) for b in todo for w in b)
+            with progress_bar(f"generate {ctx['spec'].name} × {suite.name}", n_todo, cfg.progress and dist.is_main) as bar:
+                for batch in todo:
+                    summary["generated"] += _run_batch(store, gen, ctx, batch, records, prepared, remaining, bar)
+        # finalize every item of this shard whose images all exist (idempotent; covers resumed runs)
+        by_item: dict[str, list[WorkItem]] = defaultdict(list)
+        for w in mine:
+            by_item[w.item.id].append(w)
+        for item_id, ws in by_item.items():
+            if not remaining[item_id]:
+                suite.finalize_item(store.run_dir, ws[0].item, [w.image for w in sorted(ws, key=lambda w: w.index)])
+        manifest["finished"] = mf.utc_now()
+        if dist.is_main:
+            store.write_manifest(manifest)
+    summary["seconds"] = round(time.perf_counter() - t0, 3)
+    return summary
+
+
+def _run_batch(store, gen, ctx, batch: list[WorkItem], records, prepared, remaining, bar) -> int:
+    suite, rewriter = ctx["suite"], ctx["rewriter"]
+    for w in batch:
+        if w.item.id not in prepared:
+            suite.prepare_item(store.run_dir, w.item)
+            prepared.add(w.item.id)
+    sent = rewriter.rewrite([w.request.prompt for w in batch])
+    requests = [w.request if s == w.request.prompt else _with_prompt(w.request, s) for w, s in zip(batch, sent)]
+    gen.validate(requests)
+    t = time.perf_counter()
+    images = gen.generate(requests)
+    latency = (time.perf_counter() - t) / len(batch)
+    written = 0
+    for w, img, prompt_sent in zip(batch, images, sent):
+        if _is_done(store, records.get(w.key)):
+            continue  # made again only because its batch-mates were missing; keep the committed image
+        if img.size != (w.request.width, w.request.height):
+            raise RuntimeError(f"{ctx['spec'].name} returned {img.size[0]}x{img.size[1]} (WxH) for {w.request.width}x{w.request.height}")
+        sha, nbytes = write_image_atomic(store.path(w.image), img)
+        rec = {"key": w.key, "status": "ok", "suite": suite.name, "item_id": w.item.id, "index": w.index,
+               "prompt": w.request.prompt, "prompt_sent": prompt_sent, "seed": w.seed, "height": w.request.height,
+               "width": w.request.width, "steps": w.request.steps, "guidance": w.request.guidance,
+               "negative_prompt": w.request.negative_prompt, "image": w.image, "sha256": sha, "bytes": nbytes,
+               "latency_s": round(latency, 6), "batch_size": len(batch), "rank": store.rank}
+        store.append(STREAM, rec)
+        records[w.key] = rec
+        remaining[w.item.id].discard(w.index)
+        written += 1
+        bar.advance()
+    return written
+
+
+def _with_prompt(req, prompt: str):
+    from dataclasses import replace
+
+    return replace(req, prompt=prompt)
+
+
+def run_dir_exists(path: str | Path) -> bool:
+    return (Path(path) / "manifest.json").exists()

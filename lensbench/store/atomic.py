@@ -1,0 +1,77 @@
+"""Atomic file writes: write to a temp file in the same directory, fsync, then os.replace.
+
+A reader never sees a half-written file; a process killed mid-write leaves at most a ``.tmp-*`` file that
+the next run ignores and removes.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lensbench.errors import UserError
+
+TMP_PREFIX = ".tmp-"
+
+
+def _disk_error(path: Path, exc: OSError) -> UserError:
+    if exc.errno == errno.ENOSPC:
+        return UserError(f"no space left on the device while writing {path}; free disk space and re-run (finished work is kept)")
+    if exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
+        return UserError(f"cannot write {path} ({exc.strerror}); choose a writable --out directory")
+    return UserError(f"cannot write {path}: {exc}")
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    path = Path(path)
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        raise _disk_error(path, exc) from exc
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+
+
+def png_bytes(image) -> bytes:
+    """Encode a PIL image as PNG deterministically (no timestamps or text chunks)."""
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", optimize=False, compress_level=6)
+    return buf.getvalue()
+
+
+def write_image_atomic(path: str | os.PathLike, image) -> tuple[str, int]:
+    """Write `image` as PNG atomically; return (sha256 hex, byte size)."""
+    data = png_bytes(image)
+    write_bytes_atomic(path, data)
+    return hashlib.sha256(data).hexdigest(), len(data)
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,155 @@
+"""A run directory: manifest, append-only JSONL record streams, atomic images, a lock.
+
+Layout of ``<run>/``::
+
+    manifest.json                 provenance + config (written at start, updated at the end)
+    records/<stream>.r<rank>.jsonl  append-only records; streams: "generate", "score.<scorer>", ...
+    results/<scorer>.json         aggregated results (schema in lensbench.store.results)
+    <images>                      where the suite's layout puts them (written before their record)
+    .lock.r<rank>                 flock held while a process writes (released by the OS if it dies)
+
+A record is the commit marker of its work item: the image is written atomically first, then its record is
+appended and fsynced. A line that a killed process left half-written is ignored on read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from lensbench.errors import UserError
+from lensbench.store.atomic import TMP_PREFIX, _disk_error, write_json_atomic
+
+
+class RunStore:
+    def __init__(self, run_dir: str | os.PathLike, *, rank: int = 0, world_size: int = 1):
+        self.run_dir = Path(run_dir)
+        self.rank = rank
+        self.world_size = world_size
+        self._lock_fh = None
+
+    # -- paths -----------------------------------------------------------------------------------
+    @property
+    def manifest_path(self) -> Path:
+        return self.run_dir / "manifest.json"
+
+    def stream_path(self, stream: str, rank: int | None = None) -> Path:
+        return self.run_dir / "records" / f"{stream}.r{self.rank if rank is None else rank}.jsonl"
+
+    def result_path(self, scorer: str) -> Path:
+        return self.run_dir / "results" / f"{scorer}.json"
+
+    def path(self, relpath: str) -> Path:
+        p = Path(relpath)
+        return p if p.is_absolute() else self.run_dir / p
+
+    # -- directory and lock ----------------------------------------------------------------------
+    def ensure_writable(self) -> None:
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.run_dir / f"{TMP_PREFIX}probe-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise UserError(f"output directory {self.run_dir} is not writable ({exc.strerror}); pass a writable --out") from exc
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator["RunStore"]:
+        """Hold an exclusive lock on this run directory (per rank) for the duration."""
+        self.ensure_writable()
+        lock_path = self.run_dir / f".lock.r{self.rank}"
+        fh = open(lock_path, "a+")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            fh.close()
+            raise UserError(
+                f"run directory {self.run_dir} is in use by {holder}; wait for it to finish or use another --out"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} on {os.uname().nodename}")
+        fh.flush()
+        self._lock_fh = fh
+        self.cleanup_tmp()
+        try:
+            yield self
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            fh.close()
+            self._lock_fh = None
+
+    def cleanup_tmp(self) -> None:
+        """Remove temp files that a killed writer left behind (they never became real files)."""
+        if not self.run_dir.exists():
+            return
+        for tmp in self.run_dir.rglob(f"{TMP_PREFIX}*"):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    # -- manifest --------------------------------------------------------------------------------
+    def read_manifest(self) -> dict[str, Any] | None:
+        if not self.manifest_path.exists():
+            return None
+        try:
+            return json.loads(self.manifest_path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UserError(f"{self.manifest_path} is unreadable ({exc}); restore it or use a new --out") from exc
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        write_json_atomic(self.manifest_path, manifest)
+
+    # -- records ---------------------------------------------------------------------------------
+    def append(self, stream: str, record: dict[str, Any]) -> None:
+        """Append one record to this rank's stream file and fsync it (the record commits its work item)."""
+        path = self.stream_path(stream)
+        line = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a+b") as fh:
+                # A killed writer may have left a partial last line: start on a fresh line.
+                fh.seek(0, os.SEEK_END)
+                if fh.tell() > 0:
+                    fh.seek(-1, os.SEEK_END)
+                    if fh.read(1) != b"\n":
+                        fh.write(b"\n")
+                fh.write(line.encode("utf-8"))
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise _disk_error(path, exc) from exc
+
+    def stream_files(self, stream: str) -> list[Path]:
+        rec_dir = self.run_dir / "records"
+        if not rec_dir.exists():
+            return []
+        return sorted(rec_dir.glob(f"{stream}.r*.jsonl"), key=lambda p: p.name)
+
+    def records(self, stream: str) -> list[dict[str, Any]]:
+        """All complete records of a stream from every rank's file; the last record per key wins."""
+        by_key: dict[str, dict[str, Any]] = {}
+        unkeyed: list[dict[str, Any]] = []
+        for path in self.stream_files(stream):
+            with open(path, encoding="utf-8") as fh:
+                for line in fh:
+                    if not line.endswith("\n"):
+                        continue  # torn final line of a killed writer
+                    try:
+                        rec = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue
+                    if "key" in rec:
+                        by_key[rec["key"]] = rec
+                    else:
+                        unkeyed.append(rec)
+        return list(by_key.values()) + unkeyed
+
+    def done_keys(self, stream: str) -> set[str]:
+        return {r["key"] for r in self.records(stream) if r.get("status") == "ok"}
