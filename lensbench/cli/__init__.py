@@ -29,6 +29,10 @@ COMMAND_MODULES = (
     "lensbench.cli.generate",
     "lensbench.cli.demo",
     "lensbench.cli.geneval",
+    "lensbench.cli.dpg",
+    "lensbench.cli.report",
+    "lensbench.cli.speed",
+    "lensbench.cli.ablate",
 )
 
 for _mod in COMMAND_MODULES:

@@ -102,4 +102,5 @@ def register(app: typer.Typer) -> None:
         for m in (out["results"] or {}).get("metrics", []):
             if m.get("category") is None:
                 ci = f" [{m['ci_low']:.4f}, {m['ci_high']:.4f}]" if m.get("ci_low") is not None else ""
-                typer.echo(f"  {m['metric']}: {m['value']:.4f}{ci} (n={m['n']})")
+                value = "n/a" if m.get("value") is None else f"{m['value']:.4f}"
+                typer.echo(f"  {m['metric']}: {value}{ci} (n={m['n']})")

@@ -26,6 +26,9 @@ class Rewriter:
 
 REWRITERS: Registry = Registry("rewriter")
 REWRITERS.register("none", Rewriter)
+REWRITERS.register("lens", "lensbench.rewriters.lens_reasoner:LensReasonerRewriter", aliases=("lens-reasoner",))
+REWRITERS.register("openai", "lensbench.rewriters.openai_compat:OpenAIChatRewriter", aliases=("openai-compatible",))
+REWRITERS.register("transformers", "lensbench.rewriters.transformers_llm:TransformersRewriter", aliases=("hf",))
 
 
 def make_rewriter(name: str, options: dict[str, Any] | None = None) -> Rewriter:

@@ -5,26 +5,30 @@ Python API: ``run_generate(RunConfig(...))``; the CLI calls exactly this.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import lensbench
 from lensbench.config import RunConfig
-from lensbench.dist import DistContext
+from lensbench.dist import Coordinator, DistContext
 from lensbench.errors import UserError
 from lensbench.generators import MODELS, Generator, LoadOptions, make_generator
 from lensbench.rewriters import make_rewriter
+from lensbench.runners.finalize import Finalizer
+from lensbench.runners.oom import Backoff, summarize_events
 from lensbench.runners.plan import SEED_POLICY, WorkItem, build_plan, canonical_hash, cut_batches, resolve_settings, shard
 from lensbench.runners.progress import progress_bar
 from lensbench.store import manifest as mf
 from lensbench.store.atomic import write_image_atomic
+from lensbench.store.integrity import record_problem
 from lensbench.store.run_store import RunStore
 from lensbench.suites import load_suite
 
 STREAM = "generate"
+EVENTS = "events"  # OOM back-offs and other runtime events, one stream per rank
 
 
 def _dtype_and_device(cfg: RunConfig, spec, dist: DistContext) -> tuple[str, str]:
@@ -48,12 +52,12 @@ def prepare(cfg: RunConfig, dist: DistContext | None = None) -> dict[str, Any]:
             "plan": plan, "batches": batches, "dist": dist}
 
 
-def _is_done(store: RunStore, rec: dict[str, Any] | None) -> bool:
-    """Finished = an ok record whose image exists with the recorded size (a torn image is redone)."""
+def _is_done(store: RunStore, rec: dict[str, Any] | None, verify: bool = False) -> bool:
+    """Finished = an ok record whose image is intact: recorded size, PNG signature and IEND chunk; with
+    `verify`, also the recorded sha256. A missing, torn or corrupt image is made again."""
     if not rec or rec.get("status") != "ok":
         return False
-    p = store.path(rec["image"])
-    return p.exists() and p.stat().st_size == rec.get("bytes")
+    return record_problem(store.run_dir, rec, verify=verify) is None
 
 
 def _check_manifest(store: RunStore, settings_hash: str, suite) -> dict[str, Any] | None:
@@ -94,8 +98,21 @@ def _manifest(cfg: RunConfig, ctx: dict[str, Any], settings_hash: str, old: dict
     }
 
 
-def run_generate(cfg: RunConfig, *, generator: Generator | None = None, dry_run: bool = False) -> dict[str, Any]:
-    """Generate every planned image that is not finished yet. Returns a summary dict."""
+def _verify_default(verify: bool | None) -> bool:
+    if verify is None:
+        return os.environ.get("LENSBENCH_VERIFY", "") not in ("", "0")
+    return verify
+
+
+def run_generate(cfg: RunConfig, *, generator: Generator | None = None, dry_run: bool = False,
+                 verify: bool | None = None) -> dict[str, Any]:
+    """Generate every planned image that is not finished yet. Returns a summary dict.
+
+    `verify`: also check finished images against their recorded sha256 (reads every byte; default: the
+    LENSBENCH_VERIFY environment variable). Without it, finished images get the quick integrity check.
+    Under torchrun each rank generates its shard; rank 0 then waits for the others and merges (lensbench.dist).
+    """
+    verify = _verify_default(verify)
     ctx = prepare(cfg)
     dist, suite, plan = ctx["dist"], ctx["suite"], ctx["plan"]
     store = RunStore(cfg.out, rank=dist.rank, world_size=dist.world_size)
@@ -104,84 +121,129 @@ def run_generate(cfg: RunConfig, *, generator: Generator | None = None, dry_run:
 
     if dry_run:
         done = {r["key"]: r for r in store.records(STREAM)} if store.run_dir.exists() else {}
-        summary["cached"] = sum(_is_done(store, done.get(w.key)) for w in plan)
+        summary["cached"] = sum(_is_done(store, done.get(w.key), verify) for w in plan)
         summary["batches"] = len(ctx["batches"])
         summary["settings"] = ctx["settings"]
         summary["suite"] = suite.describe()
+        summary["world_size"] = dist.world_size
         return summary
 
     t0 = time.perf_counter()
     with store.locked():
         old = _check_manifest(store, settings_hash, suite)
         manifest = _manifest(cfg, ctx, settings_hash, old)
-        records = {r["key"]: r for r in store.records(STREAM)}
-        my_batches = shard(ctx["batches"], dist.rank, dist.world_size)
-        todo = [b for b in my_batches if not all(_is_done(store, records.get(w.key)) for w in b)]
-        mine = [w for b in my_batches for w in b]
-        summary["skipped"] = sum(_is_done(store, records.get(w.key)) for w in mine)
-
-        remaining = defaultdict(set)  # item id -> indices still missing (for finalize_item)
-        for w in mine:
-            if not _is_done(store, records.get(w.key)):
-                remaining[w.item.id].add(w.index)
-        prepared: set[str] = set()
-        gen = None
-        if todo:  # load before writing anything, so a missing model or package leaves no trace
-            gen = generator or make_generator(ctx["spec"], LoadOptions(
-                model_path=cfg.model_path, device=ctx["device"], dtype=ctx["settings"]["dtype"], offload=cfg.offload,
-                trust_remote_code=cfg.trust_remote_code, revision=cfg.revision, options=dict(cfg.model_options)))
-            gen.load()
-            manifest["generator"] = gen.info()
+        coord = Coordinator(store.run_dir, STREAM, dist) if dist.world_size > 1 else None
+        if coord is not None:
+            coord.start()
+        try:
+            fin = Finalizer(store, suite, ctx["batches"], dist.world_size)
+            _generate_shard(cfg, ctx, store, manifest, generator, verify, summary, fin)
+            if dist.is_main:
+                if coord is not None:
+                    keys = {w.key for w in plan}
+                    coord.wait_for_others(lambda: (len(store.done_keys(STREAM) & keys), len(keys)), "images")
+                ok = {r["key"]: r for r in store.records(STREAM) if r.get("status") == "ok"}
+                summary["finalized_by_merge"] = fin.merge(ok, verify)
+        except BaseException as exc:
+            if coord is not None:
+                coord.finish("failed", error=str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}")
+            raise
+        if coord is not None:
+            coord.finish("done", generated=summary["generated"], skipped=summary["skipped"], device=ctx["device"])
         if dist.is_main:
-            store.write_manifest(manifest)
-        if gen is not None:
-            n_todo = sum(not _is_done(store, records.get(w.key)) for b in todo for w in b)
-            with progress_bar(f"generate {ctx['spec'].name} × {suite.name}", n_todo, cfg.progress and dist.is_main) as bar:
-                for batch in todo:
-                    summary["generated"] += _run_batch(store, gen, ctx, batch, records, prepared, remaining, bar)
-        # finalize every item of this shard whose images all exist (idempotent; covers resumed runs)
-        by_item: dict[str, list[WorkItem]] = defaultdict(list)
-        for w in mine:
-            by_item[w.item.id].append(w)
-        for item_id, ws in by_item.items():
-            if not remaining[item_id]:
-                suite.finalize_item(store.run_dir, ws[0].item, [w.image for w in sorted(ws, key=lambda w: w.index)])
-        manifest["finished"] = mf.utc_now()
-        if dist.is_main:
+            manifest["finished"] = mf.utc_now()
+            manifest["world_size"] = dist.world_size
+            if coord is not None:
+                manifest["ranks"] = coord.rank_reports()
+            oom = summarize_events([e for e in store.records(EVENTS) if e.get("stage") == STREAM])
+            if oom:
+                manifest["oom_backoff"] = oom
             store.write_manifest(manifest)
     summary["seconds"] = round(time.perf_counter() - t0, 3)
     return summary
 
 
-def _run_batch(store, gen, ctx, batch: list[WorkItem], records, prepared, remaining, bar) -> int:
+def _generate_shard(cfg: RunConfig, ctx: dict[str, Any], store: RunStore, manifest: dict[str, Any],
+                    generator: Generator | None, verify: bool, summary: dict[str, Any], fin: Finalizer) -> None:
+    dist, suite = ctx["dist"], ctx["suite"]
+    records = {r["key"]: r for r in store.records(STREAM)}
+    my_batches = shard(ctx["batches"], dist.rank, dist.world_size)
+    mine = [w for b in my_batches for w in b]
+    done = {w.key for w in mine if _is_done(store, records.get(w.key), verify)}
+    todo = [b for b in my_batches if not all(w.key in done for w in b)]
+    summary["skipped"] = len(done)
+
+    gen = None
+    if todo:  # load before writing anything, so a missing model or package leaves no trace
+        gen = generator or make_generator(ctx["spec"], LoadOptions(
+            model_path=cfg.model_path, device=ctx["device"], dtype=ctx["settings"]["dtype"], offload=cfg.offload,
+            trust_remote_code=cfg.trust_remote_code, revision=cfg.revision, options=dict(cfg.model_options)))
+        gen.load()
+        manifest["generator"] = gen.info()
+    if dist.is_main:
+        store.write_manifest(manifest)
+    fin.own_complete(done, records, verify)  # complete before this run but maybe never finalized
+    if gen is not None:
+        def on_event(event: dict[str, Any]) -> None:
+            store.append(EVENTS, {**event, "stage": STREAM, "rank": dist.rank, "time": mf.utc_now()})
+
+        backoff = Backoff(f"generating with {ctx['spec'].name}", "lower --batch-size or the resolution, use --offload "
+                          "model, or run on a GPU with more memory", on_event)
+        state = {"records": records, "done": done, "prepared": set(), "finalizer": fin}
+        n_todo = sum(w.key not in done for b in todo for w in b)
+        with progress_bar(f"generate {ctx['spec'].name} × {suite.name}", n_todo, cfg.progress and dist.is_main) as bar:
+            for batch in todo:
+                summary["generated"] += _run_batch(store, gen, ctx, batch, state, backoff, bar)
+        if backoff.events:
+            summary["oom_backoff"] = backoff.summary()
+
+
+def _run_batch(store: RunStore, gen: Generator, ctx: dict[str, Any], batch: list[WorkItem], state: dict[str, Any],
+               backoff: Backoff, bar) -> int:
+    """Generate one planned batch (halved on OOM) and commit the images that are not finished yet."""
     suite, rewriter = ctx["suite"], ctx["rewriter"]
+    records, done, prepared = state["records"], state["done"], state["prepared"]
     for w in batch:
         if w.item.id not in prepared:
             suite.prepare_item(store.run_dir, w.item)
             prepared.add(w.item.id)
-    sent = rewriter.rewrite([w.request.prompt for w in batch])
-    requests = [w.request if s == w.request.prompt else _with_prompt(w.request, s) for w, s in zip(batch, sent)]
-    gen.validate(requests)
-    t = time.perf_counter()
-    images = gen.generate(requests)
-    latency = (time.perf_counter() - t) / len(batch)
+
+    def call(chunk: list[WorkItem]):
+        if all(w.key in done for w in chunk):
+            return None  # a back-off piece holding only finished images
+        sent = rewriter.rewrite([w.request.prompt for w in chunk])
+        requests = [w.request if s == w.request.prompt else _with_prompt(w.request, s) for w, s in zip(chunk, sent)]
+        gen.validate(requests)
+        t = time.perf_counter()
+        images = gen.generate(requests)
+        return sent, images, (time.perf_counter() - t) / len(chunk)
+
     written = 0
-    for w, img, prompt_sent in zip(batch, images, sent):
-        if _is_done(store, records.get(w.key)):
-            continue  # made again only because its batch-mates were missing; keep the committed image
-        if img.size != (w.request.width, w.request.height):
-            raise RuntimeError(f"{ctx['spec'].name} returned {img.size[0]}x{img.size[1]} (WxH) for {w.request.width}x{w.request.height}")
-        sha, nbytes = write_image_atomic(store.path(w.image), img)
-        rec = {"key": w.key, "status": "ok", "suite": suite.name, "item_id": w.item.id, "index": w.index,
-               "prompt": w.request.prompt, "prompt_sent": prompt_sent, "seed": w.seed, "height": w.request.height,
-               "width": w.request.width, "steps": w.request.steps, "guidance": w.request.guidance,
-               "negative_prompt": w.request.negative_prompt, "image": w.image, "sha256": sha, "bytes": nbytes,
-               "latency_s": round(latency, 6), "batch_size": len(batch), "rank": store.rank}
-        store.append(STREAM, rec)
-        records[w.key] = rec
-        remaining[w.item.id].discard(w.index)
-        written += 1
-        bar.advance()
+    for chunk, out in backoff.run(batch, call):
+        if out is None:
+            continue
+        sent, images, latency = out
+        if len(images) != len(chunk):
+            raise RuntimeError(f"{ctx['spec'].name} returned {len(images)} images for {len(chunk)} prompts")
+        for w, img, prompt_sent in zip(chunk, images, sent):
+            if w.key in done:
+                continue  # made again only because its batch-mates were missing; keep the committed image
+            if img.size != (w.request.width, w.request.height):
+                raise RuntimeError(f"{ctx['spec'].name} returned {img.size[0]}x{img.size[1]} (WxH) for {w.request.width}x{w.request.height}")
+            sha, nbytes = write_image_atomic(store.path(w.image), img)
+            rec = {"key": w.key, "status": "ok", "suite": suite.name, "item_id": w.item.id, "index": w.index,
+                   "prompt": w.request.prompt, "prompt_sent": prompt_sent, "seed": w.seed, "height": w.request.height,
+                   "width": w.request.width, "steps": w.request.steps, "guidance": w.request.guidance,
+                   "negative_prompt": w.request.negative_prompt, "image": w.image, "sha256": sha, "bytes": nbytes,
+                   "latency_s": round(latency, 6), "batch_size": len(chunk), "rank": store.rank}
+            if len(chunk) < len(batch):
+                rec.update(oom_backoff=True, planned_batch_size=len(batch))
+            store.append(STREAM, rec)
+            records[w.key] = rec
+            done.add(w.key)
+            written += 1
+            bar.advance()
+            state["finalizer"].after_commit(w.item.id, done, records)
     return written
 
 

@@ -74,6 +74,9 @@ class WorkItem:
 def build_plan(cfg: RunConfig, suite: Suite, settings: dict[str, Any]) -> list[WorkItem]:
     items = suite.items()[: cfg.limit] if cfg.limit else suite.items()
     n = cfg.images_per_prompt or suite.default_images_per_prompt
+    if suite.max_images_per_prompt is not None and n > suite.max_images_per_prompt:
+        raise UserError(f"suite {suite.name!r} holds at most {suite.max_images_per_prompt} images per prompt; "
+                        f"pass --images-per-prompt {suite.max_images_per_prompt} or fewer")
     plan = []
     for item in items:
         for i in range(n):

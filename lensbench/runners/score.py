@@ -10,16 +10,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lensbench.dist import DistContext
+from lensbench.dist import Coordinator, DistContext
 from lensbench.errors import UserError
+from lensbench.runners.oom import Backoff, summarize_events
+from lensbench.runners.plan import shard
 from lensbench.runners.progress import progress_bar
 from lensbench.scorers import SCORERS
 from lensbench.scorers.base import Scorer
 from lensbench.store import manifest as mf
 from lensbench.store.atomic import write_json_atomic
+from lensbench.store.integrity import quick_check
 from lensbench.store.results import SCHEMA_VERSION
 from lensbench.store.run_store import RunStore
 from lensbench.suites import load_suite
+
+EVENTS = "events"
 
 
 def make_scorer(name: str, options: dict[str, Any] | None = None) -> Scorer:
@@ -52,9 +57,27 @@ def default_scorer_for(run_dir: str | Path, suite_name: str | None) -> str:
     raise UserError(f"no scorer for suite {suite_name!r}; pass --scorer NAME (known: {', '.join(SCORERS.names()) or 'none'})")
 
 
+def _check_images(run_dir: Path, units) -> None:
+    """Every image about to be scored exists and is complete (quick check); else say how to repair."""
+    bad = []
+    for u in units:
+        for rel in u.images:
+            p = Path(rel)
+            problem = quick_check(p if p.is_absolute() else run_dir / p)
+            if problem:
+                bad.append((rel, problem))
+    if bad:
+        raise UserError(f"{len(bad)} image(s) to score are missing or damaged (e.g. {bad[0][0]}: {bad[0][1]}); re-run "
+                        "`lensbench generate` with the same settings to regenerate them, then score again")
+
+
 def run_score(run_dir: str | Path, scorer: str | None = None, scorer_options: dict[str, Any] | None = None, *,
               batch_size: int | None = None, limit: int | None = None, progress: bool = True) -> dict[str, Any]:
-    """Score every unit of the run not scored yet; aggregate all records into results/<scorer>.json."""
+    """Score every unit of the run not scored yet; aggregate all records into results/<scorer>.json.
+
+    Units are cut into fixed batches of `batch_size` from the whole unit list and dealt round robin to the
+    ranks (torchrun); rank 0 aggregates once every rank's records are in. On CUDA OOM a batch is halved.
+    """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise UserError(f"run directory {run_dir} does not exist; generate first or check the path")
@@ -63,25 +86,35 @@ def run_score(run_dir: str | Path, scorer: str | None = None, scorer_options: di
     dist = DistContext.from_env()
     store = RunStore(run_dir, rank=dist.rank, world_size=dist.world_size)
     stream = f"score.{sc.name}"
+    bs = batch_size or sc.batch_size
+    if bs < 1:
+        raise UserError(f"--batch-size must be at least 1, got {bs}")
     t0 = time.perf_counter()
+    scored_now = 0
     with store.locked():
         manifest, suite, gen_records = _suite_and_records(store, sc)
         units = sc.units(suite, gen_records)
         if limit:
             units = units[:limit]
         done = store.done_keys(stream)
-        mine = units[dist.rank :: dist.world_size]
-        todo = [u for u in mine if u.key not in done]
-        bs = batch_size or sc.batch_size
-        if todo:
-            sc.load()
-            with progress_bar(f"score {sc.name}", len(todo), progress and dist.is_main) as bar:
-                for i in range(0, len(todo), bs):
-                    batch = todo[i : i + bs]
-                    for unit, rec in zip(batch, sc.score_batch(run_dir, batch), strict=True):
-                        rec = {"key": unit.key, "status": "ok", **rec}
-                        store.append(stream, rec)
-                        bar.advance()
+        batches = [units[i : i + bs] for i in range(0, len(units), bs)]
+        todo = [b for b in shard(batches, dist.rank, dist.world_size) if any(u.key not in done for u in b)]
+        coord = Coordinator(run_dir, stream, dist) if dist.world_size > 1 else None
+        if coord is not None:
+            coord.start()
+        try:
+            if todo:
+                _check_images(run_dir, [u for b in todo for u in b if u.key not in done])
+                scored_now = _score_batches(store, sc, stream, todo, done, progress and dist.is_main)
+            if coord is not None and dist.is_main:
+                keys = {u.key for u in units}
+                coord.wait_for_others(lambda: (len(store.done_keys(stream) & keys), len(keys)), "units")
+        except BaseException as exc:
+            if coord is not None:
+                coord.finish("failed", error=str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}")
+            raise
+        if coord is not None:
+            coord.finish("done", scored=scored_now)
         results = None
         if dist.is_main:
             unit_keys = {u.key for u in units}
@@ -101,6 +134,40 @@ def run_score(run_dir: str | Path, scorer: str | None = None, scorer_options: di
                 "n_scored": len(records),
                 "metrics": [m.to_dict() for m in metrics],
             }
+            oom = summarize_events([e for e in store.records(EVENTS) if e.get("stage") == stream])
+            if oom:
+                results["extra"] = {"oom_backoff": oom}
             write_json_atomic(store.result_path(sc.name), results)
-    return {"run_dir": str(run_dir), "scorer": sc.name, "units": len(units), "scored_now": len(todo),
-            "seconds": round(time.perf_counter() - t0, 3), "results": results}
+    return {"run_dir": str(run_dir), "scorer": sc.name, "units": len(units), "scored_now": scored_now,
+            "seconds": round(time.perf_counter() - t0, 3), "results": results, "world_size": dist.world_size}
+
+
+def _score_batches(store: RunStore, sc: Scorer, stream: str, todo, done: set[str], show: bool) -> int:
+    def on_event(event: dict[str, Any]) -> None:
+        store.append(EVENTS, {**event, "stage": stream, "rank": store.rank, "time": mf.utc_now()})
+
+    backoff = Backoff(f"scoring with {sc.name}", "pass a smaller --batch-size, or -O device=cpu", on_event)
+
+    def call(chunk):
+        if all(u.key in done for u in chunk):
+            return None  # a back-off piece holding only scored units
+        return sc.score_batch(store.run_dir, chunk)
+
+    sc.load()
+    n = 0
+    with progress_bar(f"score {sc.name}", sum(u.key not in done for b in todo for u in b), show) as bar:
+        for batch in todo:
+            for chunk, recs in backoff.run(batch, call):
+                if recs is None:
+                    continue
+                for unit, rec in zip(chunk, recs, strict=True):
+                    if unit.key in done:
+                        continue  # scored again only because its batch-mates were missing
+                    rec = {"key": unit.key, "status": "ok", **rec}
+                    if len(chunk) < len(batch):
+                        rec["oom_batch_size"] = len(chunk)
+                    store.append(stream, rec)
+                    done.add(unit.key)
+                    n += 1
+                    bar.advance()
+    return n

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lensbench.errors import UserError
+from lensbench.store import faults
 
 TMP_PREFIX = ".tmp-"
 
@@ -35,11 +36,17 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            half = len(data) // 2
+            fh.write(data[:half])
+            fh.flush()
+            faults.point("atomic.partial", writing=True)
+            fh.write(data[half:])
             fh.flush()
             os.fsync(fh.fileno())
+        faults.point("atomic.before_replace")
         os.replace(tmp, path)
         tmp = None
+        faults.point("atomic.after_replace")
     except OSError as exc:
         raise _disk_error(path, exc) from exc
     finally:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from lensbench.errors import UserError
+from lensbench.store import faults
 from lensbench.store.atomic import TMP_PREFIX, _disk_error, write_json_atomic
 
 
@@ -70,6 +71,11 @@ class RunStore:
             fh.seek(0)
             holder = fh.read().strip() or "another process"
             fh.close()
+            if self.world_size > 1:
+                raise UserError(
+                    f"rank {self.rank} of run directory {self.run_dir} is already held by {holder}; each process "
+                    "needs its own RANK (launch with torchrun), or wait for the other run to finish"
+                ) from None
             raise UserError(
                 f"run directory {self.run_dir} is in use by {holder}; wait for it to finish or use another --out"
             ) from None
@@ -120,11 +126,16 @@ class RunStore:
                     fh.seek(-1, os.SEEK_END)
                     if fh.read(1) != b"\n":
                         fh.write(b"\n")
-                fh.write(line.encode("utf-8"))
+                data = line.encode("utf-8")
+                fh.write(data[: len(data) // 2])
+                fh.flush()  # a process killed here leaves a torn line, as a real crash can
+                faults.point("append.partial", writing=True)
+                fh.write(data[len(data) // 2 :])
                 fh.flush()
                 os.fsync(fh.fileno())
         except OSError as exc:
             raise _disk_error(path, exc) from exc
+        faults.point("append.done")
 
     def stream_files(self, stream: str) -> list[Path]:
         rec_dir = self.run_dir / "records"

@@ -43,6 +43,8 @@ class Suite:
     name: str = "suite"
     version: str = "1"
     default_images_per_prompt: int = 1
+    #: the layout's limit (e.g. DPG-Bench's 2x2 grid holds 4); None = no limit
+    max_images_per_prompt: int | None = None
     #: name of the scorer that `lensbench score` uses by default for this suite (None: no default)
     default_scorer: str | None = None
 

@@ -1,0 +1,149 @@
+"""`lens` rewriter: the Lens package's own prompt reasoner (``lens.reasoner.PromptReasoner`` of
+github.com/microsoft/Lens; models.md section 1.8), run in front of any model and recorded like every rewriter.
+
+Modes (option ``mode``):
+
+- ``local`` (default): the reasoner generates with Lens's own GPT-OSS-20B text encoder, as ``enable_reasoner=True``
+  does inside LensPipeline (upstream: reasoning_effort low, temperature 0.7, max_new_tokens 4096). The encoder is
+  loaded from ``model_path`` (default microsoft/Lens; subfolders ``text_encoder`` and ``tokenizer``) in MXFP4,
+  dequantized below Hopper (``dequantize`` auto | true | false), on ``device`` (auto).
+- ``api``: the reasoner calls an OpenAI-compatible endpoint through the ``openai`` package, as upstream does
+  when ``openai_api_key/base_url/model`` are set: options ``base_url``, ``model`` and ``api_key_env`` (the NAME
+  of the environment variable holding the key; default OPENAI_API_KEY; the key is never recorded).
+
+Options ``temperature`` and ``max_new_tokens`` default to upstream's. The identity records the mode, the
+settings and the sha256 of the installed ``lens/reasoner.py`` (its system prompt and output cleaning), so a changed
+upstream reasoner never reuses old rewrites.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+from lensbench.errors import UserError
+from lensbench.rewriters.cached import CachedRewriter, as_bool
+
+INSTALL = ("the lens rewriter needs the `lens` package of github.com/microsoft/Lens: git clone it and add the clone "
+           "to PYTHONPATH (or pip install it from the clone); or use --rewriter openai")
+UPSTREAM_TEMPERATURE = 0.7  # lens/reasoner.py PromptReasoner default (models.md 1.8)
+UPSTREAM_MAX_NEW_TOKENS = 4096
+DEFAULT_REPO = "microsoft/Lens"
+
+
+def reasoner_source() -> Path:
+    """Path of the installed lens/reasoner.py, without importing it (a clear UserError when it is missing)."""
+    try:
+        spec = importlib.util.find_spec("lens")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError(INSTALL)
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / "reasoner.py"
+        if candidate.is_file():
+            return candidate
+    raise UserError(f"the installed `lens` package ({list(spec.submodule_search_locations)[0]}) has no reasoner.py; "
+                    + INSTALL)
+
+
+class LensReasonerRewriter(CachedRewriter):
+    name = "lens"
+    KNOWN_OPTIONS = frozenset({"mode", "model_path", "revision", "dequantize", "temperature", "max_new_tokens",
+                               "base_url", "model", "api_key_env", "on_empty"})
+
+    def __init__(self, options: dict[str, Any] | None = None):
+        super().__init__(options)
+        o = self.options
+        self.mode = str(o.get("mode", "local"))
+        if self.mode not in ("local", "api"):
+            raise UserError(f"lens rewriter mode must be local or api, got {self.mode!r}")
+        self.source = reasoner_source()  # fail before any generation when the package is missing
+        self.temperature = float(o.get("temperature", UPSTREAM_TEMPERATURE))
+        self.max_new_tokens = int(o.get("max_new_tokens", UPSTREAM_MAX_NEW_TOKENS))
+        self.api_key_env = str(o.get("api_key_env") or "OPENAI_API_KEY")
+        if self.mode == "api" and not o.get("model"):
+            raise UserError("lens rewriter mode=api needs --rewriter-option model=NAME (and base_url=URL)")
+        self._reasoner = None
+
+    def settings(self) -> dict[str, Any]:
+        s: dict[str, Any] = {"mode": self.mode, "temperature": self.temperature, "max_new_tokens": self.max_new_tokens,
+                             "reasoner_sha256": hashlib.sha256(self.source.read_bytes()).hexdigest(),
+                             "on_empty": str(self.options.get("on_empty", "original"))}
+        if self.mode == "api":
+            s.update(base_url=self.options.get("base_url"), model=str(self.options["model"]), api_key_env=self.api_key_env)
+        else:
+            s.update(model_path=str(self.options.get("model_path") or DEFAULT_REPO), revision=self.options.get("revision"),
+                     dequantize=str(self.options.get("dequantize", "auto")))
+        return s
+
+    # -- loading ---------------------------------------------------------------------------------------------------
+    def _module(self):
+        try:
+            module = importlib.import_module("lens.reasoner")
+        except ImportError as exc:
+            raise UserError(f"importing lens.reasoner failed ({exc}); " + INSTALL) from exc
+        if not hasattr(module, "PromptReasoner"):
+            raise UserError("the installed `lens` package has no lens.reasoner.PromptReasoner; " + INSTALL)
+        return module
+
+    def reasoner(self):
+        if self._reasoner is None:
+            cls = self._module().PromptReasoner
+            common = {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature}
+            if self.mode == "api":
+                key = os.environ.get(self.api_key_env)
+                if not key:
+                    raise UserError(f"lens rewriter mode=api reads its key from the environment variable "
+                                    f"{self.api_key_env}, which is not set; export it (or pass api_key_env=NAME)")
+                self._reasoner = cls(openai_api_key=key, openai_base_url=self.options.get("base_url"),
+                                     openai_model=str(self.options["model"]), **common)
+            else:
+                encoder, tokenizer = self._load_local()
+                self._reasoner = cls(text_encoder=encoder, tokenizer=tokenizer, **common)
+        return self._reasoner
+
+    def _load_local(self):
+        """Lens's GPT-OSS text encoder + tokenizer, loaded as upstream inference.py does (models.md 1.3)."""
+        import torch
+        import transformers
+
+        lens = importlib.import_module("lens")  # registers LensGptOssEncoder with transformers
+        encoder_cls = getattr(lens, "LensGptOssEncoder", None)
+        if encoder_cls is None:
+            raise UserError("the installed `lens` package has no LensGptOssEncoder; " + INSTALL)
+        where = str(self.options.get("model_path") or DEFAULT_REPO)
+        revision = self.options.get("revision")
+        device = str(self.options.get("device", "auto"))
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        dequantize = self.options.get("dequantize", "auto")
+        if dequantize == "auto":
+            dequantize = not device.startswith("cuda") or torch.cuda.get_device_capability(device)[0] < 9
+        kwargs: dict[str, Any] = {"subfolder": "text_encoder", "revision": revision, "dtype": torch.bfloat16}
+        if hasattr(transformers, "Mxfp4Config"):
+            kwargs["quantization_config"] = transformers.Mxfp4Config(dequantize=as_bool(dequantize, True))
+        try:
+            encoder = encoder_cls.from_pretrained(where, **kwargs)
+            tokenizer = transformers.AutoTokenizer.from_pretrained(where, subfolder="tokenizer", revision=revision)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"cannot load the Lens text encoder/tokenizer from {where} ({exc}); pass "
+                            "--rewriter-option model_path=DIR (a Lens checkpoint or mirror)") from exc
+        if hasattr(encoder, "to"):
+            encoder = encoder.to(device)
+        return encoder, tokenizer
+
+    def _rewrite_uncached(self, prompts: list[str]) -> list[str]:
+        refined = list(self.reasoner().refine(list(prompts), enable=True))
+        if len(refined) != len(prompts):
+            raise RuntimeError(f"lens PromptReasoner returned {len(refined)} prompts for {len(prompts)}")
+        return [r.strip() if isinstance(r, str) and r.strip() else self._empty(p, "lens reasoner")
+                for p, r in zip(prompts, refined)]
+
+
+def make_rewriter(options: dict[str, Any] | None = None) -> LensReasonerRewriter:
+    return LensReasonerRewriter(options)

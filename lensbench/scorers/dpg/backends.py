@@ -1,0 +1,205 @@
+"""VQA backends for DPG-Bench behind one batched interface: ``answer(images, questions) -> answers``.
+
+* ``mplug``    OFFICIAL: ModelScope pipeline ``Tasks.visual_question_answering`` with
+               ``damo/mplug_visual-question-answering_coco_large_en`` (mPLUG-large), answer = ``result['text']``
+               (compute_dpg_bench.py, class MPLUG). Needs ``modelscope`` (and its fairseq-based model code).
+* ``blip-vqa`` transformers ``BlipForQuestionAnswering`` (default ``Salesforce/blip-vqa-capfilt-large``),
+               greedy ``generate``; a different model, so numbers differ from the official ones.
+* ``vlm``      a chat VLM judge through transformers (default ``Qwen/Qwen2.5-VL-7B-Instruct``) asked
+               ``"<question> Answer with yes or no."``; its answers are sentences, so the scorer defaults to
+               the (non-official) ``normalized`` answer matching for it.
+* ``tiny``     a tiny random BLIP VQA built locally from a config (`lensbench.scorers.dpg.tiny_blip`) and
+               loaded through the ``blip-vqa`` code path: for tests and demos only, its answers are noise.
+
+Heavy libraries are imported in `load()`, never at import time.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+from lensbench.errors import UserError, require_module
+from lensbench.registry import Registry
+
+OFFICIAL_MPLUG = "damo/mplug_visual-question-answering_coco_large_en"
+DEFAULT_BLIP = "Salesforce/blip-vqa-capfilt-large"
+DEFAULT_VLM = "Qwen/Qwen2.5-VL-7B-Instruct"
+DEFAULT_VLM_PROMPT = "{question} Answer with yes or no."
+
+
+def resolve_device(device: str | None) -> str:
+    if device and device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_dtype(dtype: str | None, device: str):
+    import torch
+
+    name = dtype or ("float16" if device.startswith("cuda") else "float32")
+    name = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}.get(name, name)
+    if name not in ("float32", "float16", "bfloat16"):
+        raise UserError(f"unknown dtype {name!r}; use float32, float16 or bfloat16")
+    return getattr(torch, name)
+
+
+class VqaBackend(ABC):
+    """Answers yes/no questions about images, many (image, question) pairs per call."""
+
+    name = "vqa"
+    official = False
+    default_answer_mode = "exact"
+
+    def __init__(self, options: dict[str, Any]):
+        self.options = dict(options)
+
+    def load(self) -> None:
+        """Load the model (once)."""
+
+    @abstractmethod
+    def answer(self, images: Sequence, questions: Sequence[str]) -> list[str]:
+        """One raw answer string per (image, question) pair, in order."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.name, "official": self.official, **self.options}
+
+
+class MplugBackend(VqaBackend):
+    name = "mplug"
+    official = True
+
+    def __init__(self, options):
+        super().__init__({"model": OFFICIAL_MPLUG, "device": "auto", **options})
+        self._pipe = None
+
+    def load(self) -> None:
+        require_module("modelscope", "the official DPG-Bench VQA backend 'mplug'", "pip install modelscope fairseq timm")
+        from modelscope.pipelines import pipeline
+        from modelscope.utils.constant import Tasks
+
+        device = resolve_device(self.options["device"])
+        try:
+            self._pipe = pipeline(Tasks.visual_question_answering, model=self.options["model"], device=device)
+        except Exception as exc:  # modelscope raises many types for download/import failures
+            raise UserError(
+                f"could not build the mPLUG VQA pipeline {self.options['model']!r} ({type(exc).__name__}: {exc}); "
+                "check the modelscope/fairseq install and model download, or use -O backend=blip-vqa"
+            ) from exc
+
+    def answer(self, images, questions):
+        # The official script asks one question at a time; so do we (identical inputs to the pipeline).
+        return [str(self._pipe({"image": im, "question": q})["text"]) for im, q in zip(images, questions)]
+
+
+class BlipVqaBackend(VqaBackend):
+    name = "blip-vqa"
+
+    def __init__(self, options):
+        super().__init__({"model": DEFAULT_BLIP, "device": "auto", "dtype": None, "max_new_tokens": 10, **options})
+        self._model = self._processor = None
+
+    def load(self) -> None:
+        require_module("transformers", "the DPG-Bench VQA backend 'blip-vqa'", "pip install transformers torch")
+        from transformers import BlipForQuestionAnswering, BlipProcessor
+
+        self._device = resolve_device(self.options["device"])
+        self._dtype = resolve_dtype(self.options["dtype"], self._device)
+        model_id = str(self.options["model"])
+        try:
+            self._processor = BlipProcessor.from_pretrained(model_id)
+            model = BlipForQuestionAnswering.from_pretrained(model_id, dtype=self._dtype)
+        except (OSError, ValueError) as exc:  # missing files / invalid repo id (HFValidationError)
+            raise UserError(f"could not load BLIP VQA model {model_id!r} ({exc}); check the id/path or your HF hub access") from None
+        self._model = model.to(self._device).eval()
+
+    def answer(self, images, questions):
+        import torch
+
+        inputs = self._processor(
+            images=[im.convert("RGB") for im in images], text=list(questions), return_tensors="pt", padding=True
+        )
+        inputs = {k: v.to(self._device) for k, v in inputs.items()}
+        inputs["pixel_values"] = inputs["pixel_values"].to(self._dtype)
+        with torch.inference_mode():
+            out = self._model.generate(**inputs, max_new_tokens=int(self.options["max_new_tokens"]), do_sample=False)
+        return [str(a) for a in self._processor.batch_decode(out, skip_special_tokens=True)]
+
+
+class TinyBlipBackend(BlipVqaBackend):
+    """A tiny random BLIP VQA built from a config into the cache, then loaded like ``blip-vqa``."""
+
+    name = "tiny"
+
+    def __init__(self, options):
+        opts = {"model": "tiny random BLIP VQA (built locally)", "seed": 0, "answer_bias": None, "device": "cpu", "max_new_tokens": 1, **options}
+        super().__init__(opts)
+
+    def load(self) -> None:
+        from lensbench.scorers.dpg.tiny_blip import build_tiny_blip_vqa
+
+        self.options["model"] = str(
+            build_tiny_blip_vqa(seed=int(self.options["seed"]), answer_bias=self.options["answer_bias"])
+        )
+        super().load()
+
+
+class VlmJudgeBackend(VqaBackend):
+    name = "vlm"
+    default_answer_mode = "normalized"
+
+    def __init__(self, options):
+        opts = {"model": DEFAULT_VLM, "device": "auto", "dtype": None, "max_new_tokens": 8, "prompt": DEFAULT_VLM_PROMPT}
+        super().__init__({**opts, **options})
+        self._model = self._processor = None
+
+    def load(self) -> None:
+        require_module("transformers", "the DPG-Bench VQA backend 'vlm'", "pip install transformers torch")
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        self._device = resolve_device(self.options["device"])
+        dtype = resolve_dtype(self.options["dtype"], self._device)
+        model_id = str(self.options["model"])
+        try:
+            self._processor = AutoProcessor.from_pretrained(model_id)
+            model = AutoModelForImageTextToText.from_pretrained(model_id, dtype=dtype)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"could not load VLM judge {model_id!r} ({exc}); check the id/path or your HF hub access") from None
+        self._model = model.to(self._device).eval()
+        tok = getattr(self._processor, "tokenizer", None)
+        if tok is not None:
+            tok.padding_side = "left"  # batched generation continues after the prompt
+
+    def build_prompt(self, question: str) -> list[dict[str, Any]]:
+        text = str(self.options["prompt"]).format(question=question)
+        return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": text}]}]
+
+    def answer(self, images, questions):
+        import torch
+
+        texts = [
+            self._processor.apply_chat_template(self.build_prompt(q), add_generation_prompt=True, tokenize=False)
+            for q in questions
+        ]
+        inputs = self._processor(
+            text=texts, images=[im.convert("RGB") for im in images], return_tensors="pt", padding=True
+        ).to(self._device)
+        with torch.inference_mode():
+            out = self._model.generate(**inputs, max_new_tokens=int(self.options["max_new_tokens"]), do_sample=False)
+        new_tokens = out[:, inputs["input_ids"].shape[1] :]
+        return [str(a).strip() for a in self._processor.batch_decode(new_tokens, skip_special_tokens=True)]
+
+
+BACKENDS: Registry = Registry("DPG-Bench VQA backend")
+BACKENDS.register("mplug", MplugBackend)
+BACKENDS.register("blip-vqa", BlipVqaBackend, aliases=("blip",))
+BACKENDS.register("vlm", VlmJudgeBackend)
+BACKENDS.register("tiny", TinyBlipBackend)
+
+
+def make_backend(name: str, options: dict[str, Any] | None = None) -> VqaBackend:
+    """Build a backend by name (unknown names raise with did-you-mean)."""
+    return BACKENDS.get(name)(dict(options or {}))
