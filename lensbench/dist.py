@@ -76,14 +76,26 @@ class DistContext:
             import torch
 
             if torch.cuda.is_available():
-                n = torch.cuda.device_count()
-                if self.local_rank >= n:
-                    raise UserError(
-                        f"LOCAL_RANK={self.local_rank} but only {n} GPU(s) are visible on {socket.gethostname()}; "
-                        f"use --nproc-per-node {n} or fewer (or fix CUDA_VISIBLE_DEVICES)"
-                    )
+                self.bind_device()
                 return f"cuda:{self.local_rank}"
         return device
+
+
+    def bind_device(self) -> None:
+        """Under torchrun with CUDA, make this rank's GPU the current device, so code that says just "cuda"
+        (scorer backends, libraries) lands on cuda:LOCAL_RANK instead of every rank crowding cuda:0."""
+        if self.world_size <= 1:
+            return
+        import torch
+
+        if torch.cuda.is_available():
+            n = torch.cuda.device_count()
+            if self.local_rank >= n:
+                raise UserError(
+                    f"LOCAL_RANK={self.local_rank} but only {n} GPU(s) are visible on {socket.gethostname()}; "
+                    f"use --nproc-per-node {n} or fewer (or fix CUDA_VISIBLE_DEVICES)"
+                )
+            torch.cuda.set_device(self.local_rank)
 
 
 def _env_float(name: str, default: float) -> float:
@@ -163,6 +175,9 @@ class Coordinator:
     def start(self) -> None:
         """Snapshot the other ranks' heartbeat files (rank 0), then beat from a daemon thread."""
         self._initial = {r: self.read_raw(r) for r in range(self.dist.world_size) if r != self.dist.rank}
+        if self.dir.is_dir():  # temp files of an earlier process of this rank that was killed mid-write
+            for stale in self.dir.glob(f".hb-*-{self.path(self.dist.rank).name}"):
+                stale.unlink(missing_ok=True)
         self._write()
 
         def beat() -> None:

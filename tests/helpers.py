@@ -26,3 +26,39 @@ def assert_user_error(proc: subprocess.CompletedProcess, *fragments: str) -> str
     for f in fragments:
         assert f in lines[0], (f, lines[0])
     return lines[0]
+
+
+def run_cli_inprocess(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `lensbench.cli.main` in this process (no torch import per call): the same exit code, stdout and stderr
+    a user sees. `env` entries are set for the call (None unsets). An exception that escapes `main` is a bug:
+    its traceback is put on stderr and the exit code is 1, as Python would do."""
+    import contextlib
+    import io
+    import traceback
+
+    from lensbench.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = {k: os.environ.get(k) for k in (env or {})}
+    code = 0
+    try:
+        for k, v in (env or {}).items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(list(args))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            except BaseException:  # noqa: BLE001
+                traceback.print_exc()
+                code = 1
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())

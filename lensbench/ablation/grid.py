@@ -142,9 +142,27 @@ class Grid:
     text: str = ""
 
     def column_value(self, cell: Cell, axis: str) -> Any:
+        """The cell's value on `axis`: as set by the cell, else from the grid's base, else "default"."""
         if axis in cell.values:
             return display(cell.values[axis])
-        return "·"  # the grid's base / the model's default
+        value = effective_value(cell.config, axis)
+        return "default" if value is None else display(value)
+
+
+def effective_value(cfg: dict[str, Any], axis: str) -> Any:
+    """Read `axis` back from a RunConfig dict (the inverse of its setter); None when not set."""
+    if axis == "size":
+        return f"{cfg['height']}x{cfg['width']}" if cfg.get("height") and cfg.get("width") else None
+    if axis == "rewriter":
+        return cfg.get("rewriter")
+    if axis == "language":
+        return (cfg.get("suite_options") or {}).get("language")
+    if axis in ("shift", "scheduler_shift"):
+        return (cfg.get("model_options") or {}).get("scheduler_shift")
+    head, dot, key = axis.partition(".")
+    if dot:
+        return (cfg.get(head) or {}).get(key)
+    return cfg.get(axis)
 
 
 def load_grid(path: str | Path, *, suite_options: dict[str, Any] | None = None) -> Grid:

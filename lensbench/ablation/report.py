@@ -40,7 +40,8 @@ def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(columns)
     for r in rows:
-        w.writerow([_fmt(r.get(c), 6) if isinstance(r.get(c), float) else _fmt(r.get(c)) for c in columns])
+        w.writerow([("true" if r.get(c) else "false") if isinstance(r.get(c), bool) else _fmt(r.get(c), 6)
+                    for c in columns])
     return buf.getvalue()
 
 
@@ -72,10 +73,11 @@ def tidy_markdown(rows: Sequence[Mapping[str, Any]], axes: Sequence[str]) -> str
 
 def summary_markdown(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], cells: Mapping[str, Mapping[str, Any]],
                      headline: Mapping[str, str]) -> str:
-    """Headline metric of each scorer per cell with its paired delta, and what was generated vs reused."""
+    """Headline metric of each scorer per cell with its paired delta, and how many of the cell's images were made
+    in it vs taken from the image cache."""
     out = []
     for scorer, metric in headline.items():
-        header = ["cell", *axes, f"{metric} [95% CI]", "Δ vs control [95% CI]", "n pairs", "generated", "reused"]
+        header = ["cell", *axes, f"{metric} [95% CI]", "Δ vs control [95% CI]", "n pairs", "images made", "from cache"]
         body = []
         for r in rows:
             if r["scorer"] != scorer or r["metric"] != metric or r.get("category") is not None:
@@ -85,7 +87,7 @@ def summary_markdown(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], cel
                          _ci(r["value"], r.get("ci_low"), r.get("ci_high")),
                          "–" if r.get("control") else _ci(r.get("delta"), r.get("delta_ci_low"), r.get("delta_ci_high"),
                                                           signed=True),
-                         _fmt(r.get("n_pairs")), _fmt(g.get("generated")), _fmt(g.get("reused"))])
+                         _fmt(r.get("n_pairs")), _fmt(g.get("made_in_cell")), _fmt(g.get("from_cache"))])
         out.append(f"**{scorer}**: {metric}\n\n" + to_markdown(body, header))
     return "\n".join(out)
 
@@ -146,9 +148,11 @@ def chart_metric_vs_axis(path: Path, rows: Sequence[Mapping[str, Any]], axis: st
     fig = Figure(figsize=(5.2, 3.4), dpi=110)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(111)
-    for label, pts in series.items():
+    span = (max(pos.values()) - min(pos.values())) or 1.0
+    for j, (label, pts) in enumerate(series.items()):
         pts = sorted(pts, key=lambda r: pos[r[axis]])
-        x = [pos[r[axis]] for r in pts]
+        dodge = (j - (len(series) - 1) / 2) * 0.02 * span  # keep overlapping series visible
+        x = [pos[r[axis]] + dodge for r in pts]
         y = [r["value"] for r in pts]
         lo = [r["value"] - r["ci_low"] if r.get("ci_low") is not None else 0.0 for r in pts]
         hi = [r["ci_high"] - r["value"] if r.get("ci_high") is not None else 0.0 for r in pts]
@@ -156,8 +160,7 @@ def chart_metric_vs_axis(path: Path, rows: Sequence[Mapping[str, Any]], axis: st
         for r, xi in zip(pts, x):
             if r["cell"] == control_cell:
                 ax.plot([xi], [r["value"]], marker="o", markersize=12, markerfacecolor="none", color="black")
-    if not numeric:
-        ax.set_xticks(list(pos.values()), [str(x) for x in xs_all])
+    ax.set_xticks(list(pos.values()), [str(x) for x in xs_all])
     ax.set_xlabel(axis)
     ax.set_ylabel(metric)
     ax.set_title(f"{metric} vs {axis} (95% CI; ringed: control)")

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "lensbench.cli.report",
     "lensbench.cli.speed",
     "lensbench.cli.ablate",
+    "lensbench.cli.ops",
 )
 
 for _mod in COMMAND_MODULES:

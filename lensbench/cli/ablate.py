@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
         cache: Optional[Path] = typer.Option(None, "--cache", help="Image cache directory (default: $LENSBENCH_CACHE/images)."),
         no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse or add images across cells and runs."),
         no_score: bool = typer.Option(False, "--no-score", help="Generate only."),
+        limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N prompts of every cell (a quick look)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result (or plan) as JSON."),
         no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
     ) -> None:
@@ -53,17 +54,17 @@ def register(app: typer.Typer) -> None:
 
         result = run_ablation(grid, out, dry_run=dry_run, suite_options=parse_kv(suite_option, "--suite-option") or None,
                               cache_dir=cache, use_cache=False if no_cache else None, score=not no_score, scorer=scorer,
-                              scorer_options=parse_kv(option, "--option") or None, progress=not no_progress)
+                              scorer_options=parse_kv(option, "--option") or None, limit=limit,
+                              progress=not no_progress)
         if as_json:
             echo_json({k: v for k, v in result.items() if k != "summary_md"})
             return
         if dry_run:
             _print_plan(result)
             return
-        gen = sum(s["generated"] for s in result["cells"].values())
-        reused = sum(s["reused"] for s in result["cells"].values())
-        typer.echo(f"{len(result['cells'])} cells: {gen} images generated, {reused} reused from the cache "
-                   f"in {result['seconds']:.1f}s -> {result['out']}")
+        gen, reused, done = (sum(s[k] for s in result["cells"].values()) for k in ("generated", "reused", "already_done"))
+        typer.echo(f"{len(result['cells'])} cells: {gen} images generated, {reused} reused from the cache, {done} already "
+                   f"in the cell directories, in {result['seconds']:.1f}s -> {result['out']}")
         if result.get("summary_md"):
             typer.echo("\n" + result["summary_md"])
         for path in result.get("tables", []) + result.get("charts", []):

@@ -142,5 +142,12 @@ _register(ModelSpec(
     defaults=Defaults(steps=2, guidance=4.0, guidance_kind="true_cfg", negative_prompt=" ", **_TINY_DEFAULTS),
     constraints=_TINY_CONSTRAINTS, params_b=0.0, licence="MIT (lensbench)",
     local_builder="lensbench.generators.tiny:build_tiny_qwen_image",
-    notes="tiny random QwenImagePipeline (same adapter path as qwen-image).",
+    notes="tiny random QwenImagePipeline (same adapter path as qwen-image); needs >= 2 steps (shift_terminal).",
+))
+_register(ModelSpec(
+    name="tiny-flux2-klein", repo_id=None, adapter=DIFFUSERS, pipeline_class="Flux2KleinPipeline", family="tiny",
+    defaults=Defaults(steps=2, guidance=1.0, guidance_kind="distilled", negative_prompt=None, **_TINY_DEFAULTS),
+    constraints=_TINY_CONSTRAINTS, params_b=0.0, licence="MIT (lensbench)",
+    local_builder="lensbench.generators.tiny:build_tiny_flux2_klein",
+    notes="tiny random Flux2KleinPipeline (same adapter path as flux2-klein-4b).",
 ))

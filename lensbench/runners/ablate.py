@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,6 +32,7 @@ from lensbench.ablation import paired as pd
 from lensbench.ablation import report as rp
 from lensbench.ablation.cache import ImageCache, default_cache_dir
 from lensbench.ablation.grid import Cell, Grid, load_grid
+from lensbench.ablation.scored import load_scored_run
 from lensbench.config import RunConfig
 from lensbench.errors import UserError
 from lensbench.runners.plan import canonical_hash
@@ -112,17 +112,29 @@ def export_to_cache(cache: ImageCache, store: RunStore, ctx: dict[str, Any]) -> 
     return sum(cache.put(store.run_dir, r) for r in store.records("generate") if r.get("key") in keys)
 
 
+#: model options an ablation axis sets that the adapter must confirm in `info()` after loading (else the cells
+#: would differ in their keys but not in their images)
+MUST_APPLY = ("scheduler_shift",)
+
+
 class _SharedGenerator:
     """A generator that loads once however often `run_generate` calls `load()` (cells share it)."""
 
-    def __init__(self, gen: Any):
+    def __init__(self, gen: Any, model_options: dict[str, Any] | None = None):
         self._gen = gen
         self._loaded = False
+        self._expect = {k: v for k, v in (model_options or {}).items() if k in MUST_APPLY}
 
     def load(self) -> None:
         if not self._loaded:
             self._gen.load()
             self._loaded = True
+            info = self._gen.info() or {}
+            for key, value in self._expect.items():
+                if info.get(key) != value:
+                    raise UserError(f"the {info.get('adapter') or type(self._gen).__name__} adapter of "
+                                    f"{info.get('model') or '?'} does not apply model option {key}={value!r} (its "
+                                    f"info() reports {info.get(key)!r}); drop that axis for this model")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._gen, name)
@@ -141,19 +153,20 @@ def _generator_key(cfg: RunConfig, ctx: dict[str, Any]) -> str:
                            cfg.trust_remote_code, cfg.model_options])
 
 
-def plan_cells(grid: Grid, out: Path, *, progress: bool = True) -> list[tuple[Cell, RunConfig, dict[str, Any]]]:
+def plan_cells(grid: Grid, out: Path, *, progress: bool = True,
+               limit: int | None = None) -> list[tuple[Cell, RunConfig, dict[str, Any]]]:
     from lensbench.runners.generate import prepare
 
     planned = []
     for cell in grid.cells:
-        cfg = cell.run_config(out, progress=progress)
+        cfg = cell.run_config(out, progress=progress, **({"limit": limit} if limit else {}))
         planned.append((cell, cfg, prepare(cfg)))
     return planned
 
 
-def plan_summary(grid: Grid, out: Path, cache: ImageCache | None) -> dict[str, Any]:
+def plan_summary(grid: Grid, out: Path, cache: ImageCache | None, limit: int | None = None) -> dict[str, Any]:
     rows, seen = [], set()
-    for cell, cfg, ctx in plan_cells(grid, out, progress=False):
+    for cell, cfg, ctx in plan_cells(grid, out, progress=False, limit=limit):
         store = RunStore(cfg.out)
         done = _done_keys(store) if store.run_dir.exists() else set()
         keys = [w.key for w in ctx["plan"]]
@@ -171,46 +184,28 @@ def plan_summary(grid: Grid, out: Path, cache: ImageCache | None) -> dict[str, A
             "control": grid.control.id, "cells": rows, "totals": totals}
 
 
-def load_scored_run(run_dir: str | Path, scorer: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
-    """(metrics of results/<scorer>.json, ok per-unit score records, item id -> category) of a scored run."""
-    from lensbench.suites import load_suite
-
-    store = RunStore(run_dir)
-    path = store.result_path(scorer)
-    if not path.is_file():
-        raise UserError(f"{run_dir} has no results/{scorer}.json; run `lensbench score {run_dir} --scorer {scorer}` first")
-    results = json.loads(path.read_text(encoding="utf-8"))
-    records = [r for r in store.records(f"score.{scorer}") if r.get("status", "ok") == "ok"]
-    suite_desc = results.get("suite") or {}
-    categories: dict[str, Any] = {}
-    manifest = store.read_manifest()
-    if manifest is not None:
-        s = manifest["suite"]
-        suite = load_suite(s["name"], s.get("source"), s.get("options") or {})
-        categories = {it.id: it.category for it in suite.items()}
-    elif suite_desc:
-        categories = {str(r["item_id"]): r.get("tag") or r.get("category") for r in records if "item_id" in r}
-    return results.get("metrics", []), records, categories
-
-
 def run_ablation(grid_path: str | Path, out_dir: str | Path | None = None, dry_run: bool = False, *,
                  suite_options: dict[str, Any] | None = None, cache_dir: str | Path | None = None,
                  use_cache: bool | None = None, score: bool = True, scorer: str | None = None,
                  scorer_options: dict[str, Any] | None = None, generator_factory: GeneratorFactory | None = None,
-                 n_boot: int = 2000, seed: int = 0, progress: bool = True) -> dict[str, Any]:
-    """Run (or with `dry_run`, only plan) the ablation in `grid_path`; returns what was done and where."""
+                 limit: int | None = None, n_boot: int = 2000, seed: int = 0, progress: bool = True) -> dict[str, Any]:
+    """Run (or with `dry_run`, only plan) the ablation in `grid_path`; returns what was done and where.
+
+    `limit` keeps the first N prompts of every cell (a quick look; work-item keys do not depend on it, so a later
+    full run reuses these images). `generator_factory(cfg, ctx)` replaces the model loader (tests, custom loaders).
+    """
     from lensbench.dist import DistContext
 
     grid = load_grid(grid_path, suite_options=suite_options)
     out = Path(out_dir) if out_dir is not None else Path("runs") / "ablations" / grid.name
     cache = _cache_for(grid, cache_dir, use_cache)
     if dry_run:
-        return plan_summary(grid, out, cache)
+        return plan_summary(grid, out, cache, limit)
     if DistContext.from_env().world_size > 1:
         raise UserError("lensbench ablate runs in one process; shard single runs with torchrun instead")
     t0 = time.perf_counter()
     with _locked(out):
-        planned = plan_cells(grid, out, progress=progress)
+        planned = plan_cells(grid, out, progress=progress, limit=limit)
         write_text_atomic(out / "grid.toml", grid.text or "")
         write_json_atomic(out / "plan.json", {"grid": grid.name, "control": grid.control.id, "cells": [
             {"cell": c.id, "label": c.label(), "values": c.values, "run_dir": cfg.out, "config": cfg.to_dict(),
@@ -243,16 +238,19 @@ def _generate_all(planned, cache: ImageCache | None, factory: GeneratorFactory) 
                     current.unload()
                 current_key, current = key, None
             if current is None:
-                current = _SharedGenerator(factory(cfg, ctx))
+                current = _SharedGenerator(factory(cfg, ctx), cfg.model_options)
             summary = run_generate(cfg, generator=current)
             added = export_to_cache(cache, store, ctx) if cache is not None else 0
+            keys = {w.key for w in ctx["plan"]}
+            recs = [r for r in store.records("generate") if r.get("key") in keys and r.get("status") == "ok"]
             stats[cell.id] = {"run_dir": cfg.out, "planned": summary["planned"], "generated": summary["generated"],
                               "reused": reused, "already_done": summary["skipped"] - reused, "cached_now": added,
-                              "seconds": summary.get("seconds")}
+                              "made_in_cell": sum(not r.get("reused") for r in recs),
+                              "from_cache": sum(bool(r.get("reused")) for r in recs), "seconds": summary.get("seconds")}
     finally:
         if current is not None and current._loaded:
             current.unload()
-    return stats
+    return {cell.id: stats[cell.id] for cell, _, _ in planned}  # grid order
 
 
 def _score_and_report(grid: Grid, out: Path, planned, stats, scorer, scorer_options, n_boot, seed, progress):
@@ -302,7 +300,7 @@ def _rows(grid: Grid, cells, scored, sc_name: str, pspec, n_boot: int, seed: int
                    **{a: grid.column_value(cell, a) for a in grid.axes}}
             d = deltas.get(m.get("category")) if pspec is not None and m["metric"] == pspec.metric else None
             if cid == control:
-                row.update(delta=0.0, paired=True)
+                row.update(delta=0.0, paired=pspec is not None and m["metric"] == pspec.metric)
             elif d is not None:
                 row.update(delta=d.delta, delta_ci_low=d.ci_low, delta_ci_high=d.ci_high, n_pairs=d.n_pairs, paired=True)
             elif (m["metric"], m.get("category")) in c_lookup and row["value"] is not None:
@@ -352,28 +350,3 @@ def _language_table(grid: Grid, out: Path, rows, headline: dict[str, str]) -> li
                    for sc, metric in headline.items())
     cols = ["language", *[c for c in rp.COLUMNS if c not in ("grid", "label")]]
     return rp.write_table(out / "by_language", lang_rows, cols, md)
-
-
-def language_table(runs: dict[str, str | Path], *, scorer: str = "geneval", control: str = "en", n_boot: int = 2000,
-                   seed: int = 0) -> tuple[list[dict[str, Any]], str]:
-    """The per-language table from scored runs ({language: run_dir}); returns (rows, markdown)."""
-    if control not in runs:
-        raise UserError(f"language_table needs the control language {control!r} among the runs ({', '.join(runs)})")
-    pspec = pd.spec_for(scorer)
-    loaded = {lang: load_scored_run(d, scorer) for lang, d in runs.items()}
-    c_metrics, c_records, categories = loaded[control]
-    c_values = pd.per_prompt(c_records, pspec) if pspec else {}
-    rows = []
-    for lang, (metrics, records, _) in loaded.items():
-        deltas = {} if pspec is None or lang == control else {
-            d.category: d for d in pd.paired_deltas(pd.per_prompt(records, pspec), c_values, pspec,
-                                                    categories=categories, n_boot=n_boot, seed=seed)}
-        for m in metrics:
-            d = deltas.get(m.get("category")) if pspec and m["metric"] == pspec.metric else None
-            rows.append({"language": lang, "run_dir": str(runs[lang]), "scorer": scorer, "metric": m["metric"],
-                         "category": m.get("category"), "value": _f(m.get("value")), "ci_low": _f(m.get("ci_low")),
-                         "ci_high": _f(m.get("ci_high")), "n": m.get("n"), "delta": d.delta if d else None,
-                         "delta_ci_low": d.ci_low if d else None, "delta_ci_high": d.ci_high if d else None,
-                         "n_pairs": d.n_pairs if d else None})
-    metric = pspec.metric if pspec else rows[0]["metric"]
-    return rows, rp.language_markdown(rows, list(runs), control, metric)

@@ -84,11 +84,14 @@ def run_score(run_dir: str | Path, scorer: str | None = None, scorer_options: di
     name = scorer or default_scorer_for(run_dir, None)
     sc = make_scorer(name, scorer_options)
     dist = DistContext.from_env()
+    dist.bind_device()  # scorer backends that say "cuda" use this rank's GPU
     store = RunStore(run_dir, rank=dist.rank, world_size=dist.world_size)
     stream = f"score.{sc.name}"
-    bs = batch_size or sc.batch_size
+    bs = sc.batch_size if batch_size is None else batch_size
     if bs < 1:
         raise UserError(f"--batch-size must be at least 1, got {bs}")
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit must be at least 1, got {limit}")
     t0 = time.perf_counter()
     scored_now = 0
     with store.locked():

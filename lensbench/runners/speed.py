@@ -20,6 +20,7 @@ from typing import Any
 
 import lensbench
 from lensbench.config import DEFAULT_SEED
+from lensbench.dist import DistContext
 from lensbench.errors import UserError
 from lensbench.generators import MODELS, GenerationRequest, Generator, LoadOptions, make_generator
 from lensbench.rewriters import make_rewriter
@@ -57,6 +58,7 @@ class SpeedConfig:
     dtype: str | None = None
     offload: str = "none"
     device: str = "auto"
+    threads: int | None = None  # torch intra-op threads during the run (CPU timing on a shared machine: 1)
     out: str = "runs/speed"
     prompt: str = DEFAULT_PROMPT
     seed: int = DEFAULT_SEED  # image i of a batch uses seed + i
@@ -72,10 +74,14 @@ class SpeedConfig:
 
     def __post_init__(self) -> None:
         check_loop_settings(self.warmup, self.repeats, self.min_duration_s, self.max_calls)
+        if isinstance(self.resolutions, str):
+            self.resolutions = self.resolutions.split(",")
         if self.resolutions and self.preset:
             raise UserError("give either --resolutions or --preset, not both")
         if self.offload not in ("none", "model", "sequential"):
             raise UserError(f"--offload must be none, model or sequential, got {self.offload!r}")
+        if self.threads is not None and self.threads < 1:
+            raise UserError(f"--threads must be at least 1, got {self.threads}")
         self.steps = parse_int_list(self.steps, "--steps")
         self.batch_sizes = parse_int_list(self.batch_sizes, "--batch-sizes") or [1]
 
@@ -91,6 +97,15 @@ def plan_points(cfg: SpeedConfig, spec) -> list[SpeedPoint]:
     else:
         sizes = [(spec.defaults.height, spec.defaults.width, "model default")]
     return build_points(sizes, cfg.steps or [spec.defaults.steps], cfg.batch_sizes)
+
+
+def speed_rewriter(name: str, options: dict[str, Any]):
+    """The rewriter to time. Its on-disk rewrite cache is off unless `cache` is given explicitly: warm calls
+    would otherwise time cache hits instead of rewrites."""
+    r = make_rewriter(name, options)
+    if getattr(r, "use_cache", False) and "cache" not in options:
+        r = make_rewriter(name, {**options, "cache": False})
+    return r
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -184,7 +199,7 @@ def _manifest(cfg: SpeedConfig, spec, device: str, dtype: str, points: list[Spee
                        "negative_prompt": cfg.negative_prompt if cfg.negative_prompt is not None
                        else spec.defaults.negative_prompt, "rewriter": cfg.rewriter, "noise_device": "cpu"},
         "speed": {"config": cfg.to_dict(), "points": [asdict(p) for p in points],
-                  "timer": "cuda_event" if device.startswith("cuda") else "perf_counter",
+                  "timer": make_clock(device).name,
                   "latency_unit": "seconds per pipeline call (batch_size images), warm calls only"},
         "environment": mf.environment(device),
     }
@@ -193,11 +208,16 @@ def _manifest(cfg: SpeedConfig, spec, device: str, dtype: str, points: list[Spee
 def run_speed(cfg: SpeedConfig, *, generator: Generator | None = None, echo=None) -> dict[str, Any]:
     """Measure every configuration of `cfg`; returns {run_dir, rows, published, ...}. `generator`: an
     already-built Generator (tests, benchmarks); `echo`: a function that prints progress lines."""
+    import torch
+
     from lensbench.generators.loading import resolve_device, resolve_dtype_name
 
+    if DistContext.from_env().world_size > 1:
+        raise UserError("lensbench speed measures one device per process; run it without torchrun "
+                        "(one process per GPU with --device cuda:N and its own --out)")
     spec = MODELS.get(cfg.model)
     points = plan_points(cfg, spec)
-    rewriter = make_rewriter(cfg.rewriter, cfg.rewriter_options)
+    rewriter = speed_rewriter(cfg.rewriter, cfg.rewriter_options)
     device = resolve_device(cfg.device)
     dtype = resolve_dtype_name(spec, cfg.dtype, device)
     store = RunStore(cfg.out)
@@ -206,8 +226,22 @@ def run_speed(cfg: SpeedConfig, *, generator: Generator | None = None, echo=None
             raise UserError(f"{store.run_dir} already holds a run ({existing.name}); speed runs are not resumed, "
                             "pass a new --out")
     say = echo or (lambda _msg: None)
+    threads_before = torch.get_num_threads()
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    try:
+        return _run(cfg, spec, points, rewriter, device, dtype, store, generator, say)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _run(cfg: SpeedConfig, spec, points, rewriter, device: str, dtype: str, store: RunStore, generator, say):
+    import torch
+
     with store.locked():
         manifest = _manifest(cfg, spec, device, dtype, points)
+        manifest["speed"]["torch_threads"] = torch.get_num_threads()
+        manifest["speed"]["rewriter"] = {**rewriter.identity(), "cache": getattr(rewriter, "use_cache", None)}
         t = time.perf_counter()
         gen = generator
         if gen is None:
@@ -272,7 +306,7 @@ def _measure_point(run_dir: Path, m: _Measurer, p: SpeedPoint, model: str, label
     row = so.ok_row(so.base_row(model, label, dtype, compiled, p, "ok"), p, res.cold, res.samples, mem)
     extra: dict[str, Any] = {"warmup_calls": res.warmup_calls, "calls": res.calls, "measure_wall_s": res.measure_wall_s}
     if compiled:
-        extra["compile_overhead_s"] = res.cold.total_s - row["latency_p50_s"]
+        extra["compile_overhead_s"] = row["compile_overhead_s"] = res.cold.total_s - row["latency_p50_s"]
     so.append_jsonl(run_dir, so.raw_record(row, p, cold=res.cold, samples=res.samples, mem=mem, **extra))
     return row
 

@@ -155,22 +155,25 @@ def _g(v: Any) -> str:
 
 
 def format_table(rows: Sequence[dict[str, Any]], compiled: bool = False) -> str:
-    """A readable fixed-width table: latency, throughput, stage split and memory per configuration."""
+    """A readable fixed-width table: latency, throughput, stage split and memory per configuration. Columns
+    that are empty in every row (e.g. GPU memory on CPU, rewrite without a rewriter) are left out."""
     head = ["size (WxH)", "MP", "steps", "batch", "status", "n", "p50 s", "p90 s", "mean±std s", "img/s", "MP/s",
-            "cold s", "encode s", "denoise s", "step s", "vae s", "rewrite s", "other s", "alloc GB", "RSS GB"]
+            "cold s", "compile s", "encode s", "denoise s", "step s", "vae s", "rewrite s", "other s", "alloc GB", "RSS GB"]
     table = [head]
     for r in rows:
         ms = f"{_f(r['latency_mean_s'])}±{_f(r['latency_std_s'])}" if r["latency_mean_s"] is not None else "-"
         table.append([f"{r['width']}x{r['height']}", _g(r["megapixels"]), str(r["steps"]), str(r["batch_size"]),
                       r["status"], str(r["n"]), _f(r["latency_p50_s"]), _f(r["latency_p90_s"]), ms,
                       _g(r["images_per_s"]), _g(r["megapixels_per_s"]), _f(r["cold_s"], 2),
-                      _f(r["text_encode_s"]), _f(r["denoise_s"]), _f(r["step_mean_s"]), _f(r["vae_decode_s"]),
-                      _f(r["rewrite_s"]), _f(r["other_s"]), _f(r["peak_alloc_gb"], 2), _f(r["rss_gb"], 2)])
-    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+                      _f(r.get("compile_overhead_s"), 2), _f(r["text_encode_s"]), _f(r["denoise_s"]),
+                      _f(r["step_mean_s"]), _f(r["vae_decode_s"]), _f(r["rewrite_s"]), _f(r["other_s"]), _f(r["peak_alloc_gb"], 2), _f(r["rss_gb"], 2)])
+    keep = [i for i in range(len(head)) if i < 6 or any(row[i] != "-" for row in table[1:])]  # drop empty stages
+    table = [[row[i] for i in keep] for row in table]
+    widths = [max(len(row[i]) for row in table) for i in range(len(keep))]
     lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
     if compiled:
-        lines.append("compiled: cold s includes torch.compile for that shape (see compile_overhead_s in measurements.jsonl)")
+        lines.append("compiled: cold s includes torch.compile for that shape; compile s = cold - p50 (an estimate)")
     return "\n".join(lines)
 
 

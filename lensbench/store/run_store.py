@@ -3,10 +3,15 @@
 Layout of ``<run>/``::
 
     manifest.json                 provenance + config (written at start, updated at the end)
-    records/<stream>.r<rank>.jsonl  append-only records; streams: "generate", "score.<scorer>", ...
+    records/<stream>.r<rank>.jsonl  append-only records; streams: "generate", "score.<scorer>",
+                                  "finalize" (suite finalize steps done), "events" (OOM back-offs), ...
     results/<scorer>.json         aggregated results (schema in lensbench.store.results)
     <images>                      where the suite's layout puts them (written before their record)
     .lock.r<rank>                 flock held while a process writes (released by the OS if it dies)
+    coord/<stage>.r<rank>.json    heartbeats of ranks under torchrun (lensbench.dist)
+
+Every write passes a fault point (lensbench.store.faults) so tests can kill the process or fill the disk at
+any step; lensbench.store.integrity checks committed images on resume.
 
 A record is the commit marker of its work item: the image is written atomically first, then its record is
 appended and fsynced. A line that a killed process left half-written is ignored on read.

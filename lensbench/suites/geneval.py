@@ -28,6 +28,7 @@ from lensbench.errors import UserError
 from lensbench.store.atomic import write_bytes_atomic, write_text_atomic
 from lensbench.suites.base import PromptItem, Suite
 from lensbench.suites.geneval_i18n import register_renderers as register_translations
+from lensbench.suites.geneval_i18n import LANGUAGES as TRANSLATIONS
 from lensbench.suites.geneval_i18n import translation_info
 
 GENEVAL_REPO = "djghosh13/geneval"
@@ -157,7 +158,7 @@ class GenEvalSuite(Suite):
         d["metadata_sha256"] = self.metadata_sha256
         d["official_metadata"] = self.metadata_sha256 == METADATA_SHA256
         d["upstream"] = {"repo": GENEVAL_REPO, "commit": GENEVAL_COMMIT}
-        if self.options.get("language", "en") != "en":
+        if self.options.get("language") in TRANSLATIONS:  # lensbench's own translation files
             d["translation"] = translation_info(self.options["language"])
         return d
 

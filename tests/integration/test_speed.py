@@ -49,6 +49,7 @@ class StandInGenerator(Generator):
 
         r = requests[0]
         self.calls[(r.height, r.width, r.steps, len(requests))] += 1
+        self.prompts = [q.prompt for q in requests]
         if (r.height, r.width) in self.oom_sizes:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
         if (r.height, r.width) in self.error_sizes:
@@ -117,10 +118,46 @@ def test_min_duration_and_compile_path(tmp_path):
     assert row["status"] == "ok" and row["compile"] is True
     rec = _jsonl(tmp_path / "c")[0]
     assert rec["measure_wall_s"] >= 0.05 and row["n"] == gen.calls[(64, 64, 2, 1)] - 1  # ran until min duration
-    assert "compile_overhead_s" in rec
+    assert "compile_overhead_s" in rec and row["compile_overhead_s"] == rec["compile_overhead_s"]
+    from lensbench.runners.speed_output import format_table
+
+    assert "compile s" in format_table(out["rows"], compiled=True)
     manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
     assert manifest["speed"]["compile"]["module"] == "unet" and manifest["speed"]["compile"]["backend"] == "eager"
     assert gen.pipe.unet._compiled_call_impl is not None
+
+
+def test_rewriter_is_timed_as_its_own_stage():
+    from lensbench.rewriters import Rewriter
+    from lensbench.runners.speed import _Measurer
+    from lensbench.runners.speed_plan import SpeedPoint
+
+    class Shout(Rewriter):
+        name = "shout"
+
+        def rewrite(self, prompts):
+            return [p.upper() + "!" for p in prompts]
+
+    gen = StandInGenerator()
+    m = _Measurer(SpeedConfig(model="tiny", device="cpu", prompt="a cat"), MODELS.get("tiny"), gen, "cpu", Shout())
+    m.tracker.install(gen.pipe)
+    try:
+        st = m.call(m.requests(SpeedPoint(64, 64, 2, 2)))
+    finally:
+        m.tracker.uninstall()
+    assert gen.prompts == ["A CAT!", "A CAT!"]  # the rewritten prompts reached the generator
+    assert st.rewrite_s is not None and st.rewrite_s > 0 and len(st.steps_s) == 2
+    parts = [st.rewrite_s, st.text_encode_s, st.denoise_s, st.vae_decode_s, st.other_s]
+    assert st.other_s >= 0 and math.fsum(parts) == pytest.approx(st.total_s)
+
+
+def test_rewriter_cache_off_unless_asked():
+    from lensbench.runners.speed import speed_rewriter
+
+    opts = {"model": "m", "base_url": "http://127.0.0.1:9"}
+    assert speed_rewriter("openai", opts).use_cache is False  # warm calls must time rewrites, not cache hits
+    assert speed_rewriter("openai", {**opts, "cache": True}).use_cache is True
+    assert speed_rewriter("none", {}).name == "none"
 
 
 def test_refuses_existing_run_dir(tmp_path):
@@ -144,9 +181,15 @@ def tiny_gen():
 
 @pytest.mark.slow
 def test_tiny_stage_split_sums_to_total(tmp_path, tiny_gen):
+    import torch
+
+    threads = torch.get_num_threads()
     cfg = SpeedConfig(model="tiny", resolutions=["64x64"], steps=[3], warmup=1, repeats=2, min_duration_s=0.0,
-                      device="cpu", out=str(tmp_path / "t"))
+                      device="cpu", threads=1, out=str(tmp_path / "t"))
     row = run_speed(cfg, generator=tiny_gen)["rows"][0]
+    assert torch.get_num_threads() == threads  # restored
+    manifest = json.loads((tmp_path / "t" / "manifest.json").read_text())
+    assert manifest["speed"]["torch_threads"] == 1
     assert row["status"] == "ok" and row["n"] == 2 and row["rewrite_s"] is None
     for col in ("text_encode_s", "denoise_s", "vae_decode_s"):
         assert row[col] > 0, col
@@ -166,7 +209,7 @@ def test_tiny_stage_split_sums_to_total(tmp_path, tiny_gen):
 def test_cli_speed_on_cpu(tmp_path):
     out = tmp_path / "cli"
     proc = run_cli("speed", "--model", "tiny", "--resolutions", "64x64", "--steps", "2", "--warmup", "1",
-                   "--repeats", "2", "--min-duration", "0", "--device", "cpu", "--out", str(out))
+                   "--repeats", "2", "--min-duration", "0", "--device", "cpu", "--threads", "1", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "size (WxH)" in proc.stdout and "64x64" in proc.stdout and "measurements.csv" in proc.stdout
     fields, rows = _csv(out)
@@ -179,3 +222,42 @@ def test_cli_invalid_resolution_suggests_nearest(tmp_path):
     assert_user_error(proc, "nearest valid size: 96x64")
     proc2 = run_cli("speed", "--model", "tiny", "--preset", "buckets", "--resolutions", "64x64", "--out", str(tmp_path / "b"))
     assert_user_error(proc2, "either --resolutions or --preset")
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.mark.gpu
+def test_gpu_cuda_events_agree_with_wall_clock_and_peaks_reset():
+    if not _cuda():
+        pytest.skip("needs CUDA")
+    import time
+
+    import torch
+
+    from lensbench.timing.clock import CudaEventClock, Timeline
+    from lensbench.timing.memory import MemoryTracker
+
+    x = torch.randn(4096, 4096, device="cuda")
+    tl = Timeline(CudaEventClock("cuda"))
+    torch.cuda.synchronize()
+    t = time.perf_counter()
+    tl.mark("a")
+    for _ in range(20):
+        x = x @ x / 64
+    tl.mark("b")
+    marks = tl.resolve()  # synchronises
+    wall = time.perf_counter() - t
+    gpu = marks[1][1] - marks[0][1]
+    assert 0 < gpu <= wall * 1.05 and gpu >= 0.5 * wall
+    mem = MemoryTracker("cuda")
+    mem.reset()
+    big = torch.empty(256 * 2**20, dtype=torch.uint8, device="cuda")  # 0.25 GiB
+    first = mem.read().peak_alloc_gb
+    del big
+    mem.reset()
+    second = mem.read().peak_alloc_gb
+    assert first >= 0.25 and second < first - 0.2

@@ -1,5 +1,11 @@
 """Generation through the tiny Z-Image and Qwen-Image builds via the real adapter path (issue 2 acceptance):
-requested sizes; same seed -> identical pixels; different seeds differ; batch size does not change an image."""
+requested sizes; same seed -> identical pixels; different seeds differ; batch size does not change an image.
+
+On CPU, PyTorch kernels (small-row Linear, mkldnn Conv2d, GroupNorm) give batch-size-dependent float results
+at the 1e-6 level, so an image made in a batch of 3 can differ from the same image made alone by one 8-bit
+level in a few pixels (measured: at most 13 of 49,152 values, never more than 1 level; no torch setting makes
+it exact). "Does not change an image" is asserted at that bound. Resumed and sharded runs are byte-identical
+regardless, because batches are cut from the whole plan (tests/integration/test_resume_kill.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +20,13 @@ from lensbench.runners.generate import run_generate
 
 pytestmark = pytest.mark.slow
 
-MODELS = ["tiny", "tiny-z-image", "tiny-qwen-image"]
+MODELS = ["tiny", "tiny-z-image", "tiny-qwen-image", "tiny-flux2-klein"]
+
+
+def assert_same_image(a: np.ndarray, b: np.ndarray, what: str) -> None:
+    diff = np.abs(a.astype(int) - b.astype(int))
+    assert diff.max() <= 1, f"{what}: max difference {diff.max()} levels"
+    assert (diff > 0).mean() < 0.001, f"{what}: {(diff > 0).mean():.2%} of values differ"
 
 
 def _suite(tmp_path):
@@ -41,12 +53,16 @@ def test_sizes_seeds_and_batch_invariance(tmp_path, model):
     b = _images(tmp_path / "b")
     assert a.keys() == b.keys()
     for k in a:
-        assert np.array_equal(a[k], b[k]), f"{model}: batch size changed image {k}"
+        assert_same_image(a[k], b[k], f"{model} image {k}, batch 1 vs 3")
+    # the same batch composition again: bit-identical (same seed -> identical pixels)
+    run_generate(RunConfig(out=str(tmp_path / "a2"), height=64, width=96, batch_size=1, **base))
+    a2 = _images(tmp_path / "a2")
+    assert all(np.array_equal(a[k], a2[k]) for k in a)
     # different seeds (index 0 vs 1, and base seed 42 vs 7) give different images
-    assert not np.array_equal(a["p0/0"], a["p0/1"])
+    assert np.abs(a["p0/0"].astype(int) - a["p0/1"].astype(int)).mean() > 5
     run_generate(RunConfig(out=str(tmp_path / "c"), height=64, width=96, seed=7, batch_size=1, **base))
     c = _images(tmp_path / "c")
-    assert not np.array_equal(a["p0/0"], c["p0/0"])
+    assert np.abs(a["p0/0"].astype(int) - c["p0/0"].astype(int)).mean() > 5
     # a second size
     run_generate(RunConfig(out=str(tmp_path / "d"), height=128, width=64, batch_size=2, limit=1, **base))
     assert all(img.shape == (128, 64, 3) for img in _images(tmp_path / "d").values())

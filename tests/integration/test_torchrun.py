@@ -40,7 +40,7 @@ def outputs(run: Path) -> dict:
         out[stream] = {r["key"]: {k: v for k, v in r.items() if k not in VOLATILE} for r in store.records(stream)}
     res = run / "results" / "fake.json"
     if res.exists():
-        out["results"] = {k: v for k, v in json.loads(res.read_text()).items() if k != "created"}
+        out["results"] = {k: v for k, v in json.loads(res.read_text()).items() if k not in ("created", "run_id")}
     return out
 
 

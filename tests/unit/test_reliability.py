@@ -48,6 +48,19 @@ def test_torchrun_environment_read(monkeypatch):
     assert DistContext.from_env() == DistContext()
 
 
+def test_each_rank_gets_its_local_gpu_and_too_few_gpus_is_an_error(monkeypatch):
+    import torch
+
+    calls = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "set_device", calls.append)
+    assert DistContext(rank=3, world_size=4, local_rank=1).device_for("auto") == "cuda:1" and calls == [1]
+    assert DistContext().device_for("auto") == "auto" and calls == [1]  # single process: untouched
+    with pytest.raises(UserError, match="LOCAL_RANK=2 but only 2 GPU.* --nproc-per-node 2 or fewer"):
+        DistContext(rank=2, world_size=4, local_rank=2).bind_device()
+
+
 def test_same_rank_twice_is_refused(tmp_path):
     with RunStore(tmp_path, rank=1, world_size=2).locked():
         with pytest.raises(UserError, match="rank 1 .* already held .* own RANK"):

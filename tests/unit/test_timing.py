@@ -195,10 +195,10 @@ def test_megapixel_ladder_and_aspect_sweep():
 
 
 def test_buckets_and_explicit_sizes():
-    tiny, hunyuan = MODELS.get("tiny"), MODELS.get("flux1-dev")
+    tiny, flux = MODELS.get("tiny"), MODELS.get("flux1-dev")
     assert [(h, w) for h, w, _ in preset_sizes(tiny, "buckets")] == list(tiny.presets.values())
     with pytest.raises(UserError, match="no resolution buckets"):
-        preset_sizes(hunyuan, "buckets")
+        preset_sizes(flux, "buckets")
     with pytest.raises(UserError, match="unknown --preset"):
         preset_sizes(tiny, "ladder")
     assert explicit_sizes(tiny, ["128x64", "1:2", "128x64"]) == [(64, 128, "requested"), (128, 64, "bucket 1:2")]
@@ -228,6 +228,7 @@ def test_is_oom():
 
 
 def test_published_latency_shown_only_on_same_device():
+    from lensbench.runners.speed_output import format_published
     from lensbench.runners.speed_published import compare, device_matches
 
     assert device_matches("1x NVIDIA H100", "NVIDIA H100 80GB HBM3")
@@ -242,6 +243,9 @@ def test_published_latency_shown_only_on_same_device():
     other = compare("lens-turbo", "cpu", [row])
     e2 = next(x for x in other["entries"] if x["text"] == "0.84")
     assert not e2["same_device"] and e2["our_p50_s"] is None and e2["label"] == "other device (ours: cpu)"
+    text = format_published(other)
+    assert "published 0.84 s at 1024x1024, 4 steps on 1x NVIDIA H100 [other device (ours: cpu)]: not comparable" in text
+    assert "ours 0.900 s p50" in format_published(same)
     assert compare("tiny", "cpu", [row])["entries"] == []
 
 

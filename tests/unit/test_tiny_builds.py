@@ -57,7 +57,10 @@ def test_builders_registry_is_consistent():
 
 
 def test_module_import_is_light():
-    code = "import sys, lensbench.generators.tiny; print(any(m in sys.modules for m in ('torch','diffusers','transformers')))"
+    code = (
+        "import sys, lensbench.generators.tiny; "
+        "print(any(m in sys.modules for m in ('torch', 'diffusers', 'transformers')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
 
@@ -352,7 +355,9 @@ def test_ensure_built_is_safe_when_processes_race(tmp_path):
         "print(tiny.ensure_built('tiny-z-image', sys.argv[1]))"
     )
     procs = [
-        subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for _ in range(2)
     ]
     outs = [p.communicate(timeout=300) for p in procs]
