@@ -56,6 +56,8 @@ def register(app: typer.Typer) -> None:
         rewriter: Optional[str] = typer.Option(None, "--rewriter", help="Prompt rewriter name. [default: none]"),
         rewriter_option: Optional[list[str]] = typer.Option(None, "--rewriter-option", help="Rewriter option KEY=VALUE."),
         config: Optional[Path] = typer.Option(None, "--config", help="TOML/JSON RunConfig file; flags override it."),
+        language: Optional[str] = typer.Option(None, "--language", help="Prompt language for suites that render it (geneval: en, zh, fr, ja, es); same as -S language=..."),
+        verify: bool = typer.Option(False, "--verify", help="Check every finished image against its recorded sha256 before skipping it."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (and how much is already done) and exit."),
         no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
     ) -> None:
@@ -67,12 +69,12 @@ def register(app: typer.Typer) -> None:
             width=width, resolution=resolution, steps=steps, guidance=guidance, negative_prompt=negative_prompt,
             dtype=dtype, batch_size=batch_size, limit=limit, model_path=model_path, revision=revision, device=device,
             offload=offload, rewriter=rewriter,
-            suite_options=parse_kv(suite_option, "--suite-option") or None,
+            suite_options={**parse_kv(suite_option, "--suite-option"), **({"language": language} if language else {})} or None,
             model_options=parse_kv(model_option, "--model-option") or None,
             rewriter_options=parse_kv(rewriter_option, "--rewriter-option") or None,
             trust_remote_code=trust_remote_code or None, progress=False if no_progress else None,
         )
-        summary = run_generate(cfg, dry_run=dry_run)
+        summary = run_generate(cfg, dry_run=dry_run, verify=True if verify else None)
         if dry_run:
             echo_json(summary)
             return

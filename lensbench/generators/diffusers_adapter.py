@@ -37,10 +37,30 @@ GUIDANCE_KWARGS: dict[str, Callable[[float, str | None, int], dict[str, Any]]] =
 }
 
 
+#: model options consumed at load time; every other model option is passed to the pipeline call
+LOAD_OPTIONS = frozenset({"scheduler_shift"})
+
+
+def apply_scheduler_shift(pipe: Any, shift: float | None, model: str) -> float | None:
+    """Rebuild the pipeline's flow-matching scheduler with another static `shift` (an ablation axis)."""
+    if shift is None:
+        return None
+    config = pipe.scheduler.config
+    if "shift" not in config:
+        raise UserError(f"{model}'s scheduler {type(pipe.scheduler).__name__} has no shift; drop scheduler_shift")
+    if config.get("use_dynamic_shifting"):
+        raise UserError(f"{model}'s scheduler uses dynamic (resolution-dependent) shifting, so a static "
+                        "scheduler_shift would have no effect; drop that option for this model")
+    pipe.scheduler = type(pipe.scheduler).from_config(config, shift=float(shift))
+    return float(shift)
+
+
 class DiffusersGenerator(Generator):
     pipe: Any = None
 
     def load(self) -> None:
+        if self.pipe is not None:  # already loaded (e.g. one generator shared by several runs)
+            return
         spec, opts = self.spec, self.load_options
         loading.check_min_version("diffusers", spec.requires.min_diffusers, spec.name)
         import diffusers
@@ -58,6 +78,7 @@ class DiffusersGenerator(Generator):
                                        **loading.dtype_kwargs(loading.torch_dtype(self.dtype_name)))
         except (OSError, ValueError) as exc:
             raise loading.missing_weights_error(spec, self.where, exc) from exc
+        self.scheduler_shift = apply_scheduler_shift(pipe, opts.options.get("scheduler_shift"), spec.name)
         loading.place(pipe, self.device, opts.offload)
         pipe.set_progress_bar_config(disable=True)
         self.pipe = pipe
@@ -77,24 +98,15 @@ class DiffusersGenerator(Generator):
             "output_type": "pil",
             **GUIDANCE_KWARGS[kind](r0.guidance, r0.negative_prompt, n),
         }
+        # adapter options that are not load-time settings are pipeline call arguments (e.g. cfg_normalization)
+        kw.update({k: v for k, v in self.load_options.options.items() if k not in LOAD_OPTIONS})
         kw.update(r0.extra)
         return kw
 
     def generate(self, requests: Sequence[GenerationRequest], step_callback: StepCallback | None = None) -> list:
         if self.pipe is None:
             self.load()
-        kw = self.call_kwargs(requests)
-        if step_callback is not None:
-            def _on_step_end(pipe, i, t, cb_kwargs):
-                step_callback(i, t)
-                return cb_kwargs
-
-            kw["callback_on_step_end"] = _on_step_end
-        import torch
-
-        with torch.inference_mode():
-            out = self.pipe(**kw)
-        return list(out.images)
+        return loading.call_pipeline(self.pipe, self.call_kwargs(requests), step_callback)
 
     def info(self) -> dict[str, Any]:
         return {
@@ -106,6 +118,7 @@ class DiffusersGenerator(Generator):
             "device": getattr(self, "device", None),
             "dtype": getattr(self, "dtype_name", None),
             "offload": self.load_options.offload,
+            "scheduler_shift": getattr(self, "scheduler_shift", None),
             "noise_device": "cpu",
             "versions": loading.library_versions(),
         }

@@ -38,6 +38,8 @@ class HunyuanImage3Generator(Generator):
         return where
 
     def load(self) -> None:
+        if self.model is not None:  # already loaded (e.g. one generator shared by several runs)
+            return
         if not self.load_options.trust_remote_code:
             raise UserError(f"{self.spec.name} runs code shipped with its weights; review it, then re-run with --trust-remote-code")
         self.where = self._local_dir()

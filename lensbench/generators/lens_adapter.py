@@ -63,6 +63,8 @@ class LensGenerator(Generator):
         return major < 9  # MXFP4 kernels need Hopper (sm90) or newer
 
     def load(self) -> None:
+        if self.pipe is not None:  # already loaded (e.g. one generator shared by several runs)
+            return
         opts = self.load_options
         pipeline_cls, encoder_cls, self.source = import_lens_classes()
         self.device = loading.resolve_device(opts.device)
@@ -116,16 +118,9 @@ class LensGenerator(Generator):
     def generate(self, requests: Sequence[GenerationRequest], step_callback: StepCallback | None = None) -> list:
         if self.pipe is None:
             self.load()
-        kw = self.call_kwargs(requests)
-        if step_callback is not None:
-            def _on_step_end(pipe, i, t, cb_kwargs):
-                step_callback(i, t)
-                return cb_kwargs
-
-            kw["callback_on_step_end"] = _on_step_end
-        out = self.pipe(**kw)
+        images = loading.call_pipeline(self.pipe, self.call_kwargs(requests), step_callback)
         self.last_refined_prompts = list(getattr(self.pipe, "_last_refined_prompts", None) or [])
-        return list(out.images)
+        return images
 
     def info(self) -> dict[str, Any]:
         return {

@@ -147,3 +147,18 @@ def dtype_kwargs(dtype) -> dict:
 
 def is_local_dir(where: str) -> bool:
     return Path(where).expanduser().is_dir()
+
+
+def call_pipeline(pipe: Any, kwargs: dict, step_callback=None) -> list:
+    """Call a diffusers-style pipeline under inference mode, with an optional per-step callback
+    (`callback_on_step_end(pipe, i, t, tensors)` must return the tensors dict); returns the PIL images."""
+    import torch
+
+    if step_callback is not None:
+        def _on_step_end(_pipe, i, t, cb_kwargs):
+            step_callback(i, t)
+            return cb_kwargs
+
+        kwargs = {**kwargs, "callback_on_step_end": _on_step_end}
+    with torch.inference_mode():
+        return list(pipe(**kwargs).images)

@@ -18,6 +18,8 @@ from lensbench.errors import UserError
 from lensbench.store.results import MetricValue
 
 SPEED_CSV = Path("speed") / "measurements.csv"
+#: results/<name>.json files that hold speed summaries, not quality metrics
+SPEED_RESULTS = frozenset({"speed"})
 SPEED_COLUMNS = (
     "model", "device", "height", "width", "megapixels", "steps", "batch_size", "dtype", "compile", "status", "n",
     "latency_mean_s", "latency_p50_s", "latency_p90_s", "latency_p99_s", "latency_std_s", "latency_min_s",
@@ -143,6 +145,8 @@ def load_run(path: str | Path) -> RunData:
     results = []
     res_dir = run / "results"
     for p in sorted(res_dir.glob("*.json")) if res_dir.is_dir() else []:
+        if p.stem in SPEED_RESULTS:
+            continue  # speed is read from the measurements CSV (latency tables, not quality tables)
         data = _read_json(p)
         try:
             metrics = [MetricValue.from_dict(m) for m in data.get("metrics", [])]

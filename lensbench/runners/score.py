@@ -141,6 +141,9 @@ def run_score(run_dir: str | Path, scorer: str | None = None, scorer_options: di
             if oom:
                 results["extra"] = {"oom_backoff": oom}
             write_json_atomic(store.result_path(sc.name), results)
+            finalize = getattr(sc, "finalize", None)
+            if finalize is not None:  # scorer-specific outputs, e.g. GenEval's official results.jsonl
+                finalize(run_dir, records, suite)
     return {"run_dir": str(run_dir), "scorer": sc.name, "units": len(units), "scored_now": scored_now,
             "seconds": round(time.perf_counter() - t0, 3), "results": results, "world_size": dist.world_size}
 

@@ -61,6 +61,9 @@ class Scorer(ABC):
     def score_batch(self, run_dir, units: Sequence[ScoreUnit]) -> list[dict[str, Any]]:
         """Score `units`; return one JSON-serialisable record per unit (same order)."""
 
+    # Optional: ``finalize(run_dir, records, suite)`` writes scorer-specific files after the results (the score
+    # runner calls it when present), and ``discover(run_dir) -> (suite, records)`` reads foreign folders.
+
     @abstractmethod
     def summarize(self, records: Sequence[dict[str, Any]], suite: Suite) -> list[MetricValue]:
         """Aggregate per-unit records into headline and per-category metrics (official formulas)."""

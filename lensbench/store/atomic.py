@@ -21,6 +21,11 @@ from lensbench.store import faults
 TMP_PREFIX = ".tmp-"
 
 
+def tmp_prefix(rank: int | None = None) -> str:
+    """Temp-file prefix of this process's rank (torchrun's RANK), so a rank only ever cleans up its own."""
+    return f"{TMP_PREFIX}r{os.environ.get('RANK', '0') if rank is None else rank}-"
+
+
 def _disk_error(path: Path, exc: OSError) -> UserError:
     if exc.errno == errno.ENOSPC:
         return UserError(f"no space left on the device while writing {path}; free disk space and re-run (finished work is kept)")
@@ -34,7 +39,7 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=tmp_prefix(), dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             half = len(data) // 2
             fh.write(data[:half])

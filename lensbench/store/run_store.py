@@ -29,7 +29,7 @@ from typing import Any
 
 from lensbench.errors import UserError
 from lensbench.store import faults
-from lensbench.store.atomic import TMP_PREFIX, _disk_error, write_json_atomic
+from lensbench.store.atomic import TMP_PREFIX, _disk_error, tmp_prefix, write_json_atomic
 
 
 class RunStore:
@@ -98,10 +98,14 @@ class RunStore:
             self._lock_fh = None
 
     def cleanup_tmp(self) -> None:
-        """Remove temp files that a killed writer left behind (they never became real files)."""
+        """Remove temp files that a killed writer left behind (they never became real files).
+
+        With several ranks, each removes only its own (other ranks may be writing theirs right now); a
+        single-process run removes every rank's leftovers."""
         if not self.run_dir.exists():
             return
-        for tmp in self.run_dir.rglob(f"{TMP_PREFIX}*"):
+        pattern = f"{TMP_PREFIX}*" if self.world_size == 1 else f"{tmp_prefix(self.rank)}*"
+        for tmp in self.run_dir.rglob(pattern):
             with contextlib.suppress(OSError):
                 tmp.unlink()
 

@@ -59,6 +59,9 @@ def download_metadata(dest_dir: Path | None = None, *, url: str = METADATA_URL, 
 
     dest = (dest_dir or cache_dir()) / METADATA_FILENAME
     hint = "pass the file with -S metadata=PATH (or --geneval-metadata PATH)"
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("LENSBENCH_OFFLINE") == "1":
+        raise UserError(f"the GenEval metadata is not in the cache and offline mode is on (HF_HUB_OFFLINE / "
+                        f"LENSBENCH_OFFLINE); run `lensbench fetch geneval` on a machine with a network, or {hint}")
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (fixed https URL)
             data = resp.read()

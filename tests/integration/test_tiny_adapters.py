@@ -66,3 +66,22 @@ def test_sizes_seeds_and_batch_invariance(tmp_path, model):
     # a second size
     run_generate(RunConfig(out=str(tmp_path / "d"), height=128, width=64, batch_size=2, limit=1, **base))
     assert all(img.shape == (128, 64, 3) for img in _images(tmp_path / "d").values())
+
+
+def test_scheduler_shift_option_changes_images_and_is_recorded(tmp_path):
+    suite = _suite(tmp_path)
+    base = dict(model="tiny-z-image", suite=suite, device="cpu", steps=2, limit=1, height=64, width=64, progress=False)
+    run_generate(RunConfig(out=str(tmp_path / "s3"), **base))
+    run_generate(RunConfig(out=str(tmp_path / "s1"), model_options={"scheduler_shift": 1.0}, **base))
+    a, b = _images(tmp_path / "s3")["p0/0"], _images(tmp_path / "s1")["p0/0"]
+    assert np.abs(a.astype(int) - b.astype(int)).max() > 1
+    manifest = json.loads((tmp_path / "s1" / "manifest.json").read_text())
+    assert manifest["generator"]["scheduler_shift"] == 1.0
+
+
+def test_scheduler_shift_refused_under_dynamic_shifting(tmp_path):
+    from lensbench.errors import UserError
+
+    with pytest.raises(UserError, match="dynamic"):
+        run_generate(RunConfig(model="tiny-qwen-image", suite=_suite(tmp_path), device="cpu", steps=2, limit=1,
+                               out=str(tmp_path / "q"), model_options={"scheduler_shift": 2.0}, progress=False))

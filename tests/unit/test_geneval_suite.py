@@ -142,6 +142,7 @@ class _Resp:
 
 def test_download_goes_to_the_cache_is_checked_and_reused(monkeypatch, tmp_path, meta_path):
     monkeypatch.setenv("LENSBENCH_CACHE", str(tmp_path))
+    monkeypatch.delenv("HF_HUB_OFFLINE")  # the network is faked below
     calls = []
 
     def fake_urlopen(url, timeout):
@@ -158,6 +159,9 @@ def test_download_goes_to_the_cache_is_checked_and_reused(monkeypatch, tmp_path,
 
 def test_offline_or_tampered_download_tells_the_user_to_pass_the_file(monkeypatch, tmp_path):
     monkeypatch.setenv("LENSBENCH_CACHE", str(tmp_path))
+    with pytest.raises(UserError, match=r"offline mode is on .* `lensbench fetch geneval`"):  # HF_HUB_OFFLINE=1
+        gs.geneval_suite(None, {})
+    monkeypatch.delenv("HF_HUB_OFFLINE")
 
     def offline(url, timeout):
         raise urllib.error.URLError("no network")
