@@ -58,3 +58,13 @@ def test_python_dash_m_and_dry_run(tmp_path):
     assert plan["planned"] == 12 and plan["cached"] == 0
     assert (plan["settings"]["steps"], plan["settings"]["guidance"]) == (4, 1.0)
     assert not (tmp_path / "r").exists()  # a dry run writes nothing
+
+
+def test_geneval_metadata_and_language_flags(tmp_path, shared_data):
+    meta = shared_data / "geneval" / "evaluation_metadata.jsonl"
+    p = run_cli("generate", "--model", "tiny", "--suite", "geneval", "--geneval-metadata", str(meta), "--language", "fr",
+                "--out", str(tmp_path / "r"), "--dry-run", "--limit", "2")
+    assert p.returncode == 0, p.stderr
+    plan = json.loads(p.stdout)
+    assert plan["planned"] == 8  # 2 prompts x 4 images (GenEval default)
+    assert plan["suite"]["options"] == {"metadata": str(meta), "language": "fr"}
