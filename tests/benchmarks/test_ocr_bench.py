@@ -56,6 +56,8 @@ def bench_run(tmp_path_factory):
 
 def _throughput(benchmark, fn, label):
     benchmark.pedantic(fn, rounds=1, iterations=1, warmup_rounds=0)
+    if benchmark.stats is None:  # --benchmark-disable: ran once as a plain test, nothing timed
+        return None
     ips = N_IMAGES / benchmark.stats.stats.mean
     benchmark.extra_info["images_per_s"] = round(ips, 3)
     print(f"\n{label}: {ips:.2f} images/s ({benchmark.stats.stats.mean:.1f} s for {N_IMAGES} images at {SIZE} px)")
