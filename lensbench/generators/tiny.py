@@ -322,6 +322,16 @@ def build_tiny_sd(out_dir: str | Path) -> None:
     _finish(pipe, Path(out_dir), "tiny")
 
 
+def _tiny_qwen3_config(tokenizer: Any, hidden: int, *, intermediate: int, layers: int, head_dim: int, **extra: Any):
+    """A tiny Qwen3 text-encoder config over the local tokenizer (2 heads, no BOS)."""
+    from transformers import Qwen3Config
+
+    return Qwen3Config(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=intermediate,
+                       num_hidden_layers=layers, num_attention_heads=2, num_key_value_heads=2, head_dim=head_dim,
+                       max_position_embeddings=1024, bos_token_id=None, eos_token_id=tokenizer.eos_token_id,
+                       pad_token_id=tokenizer.pad_token_id, **extra)
+
+
 def build_tiny_z_image(out_dir: str | Path) -> None:
     """ZImagePipeline: ZImageTransformer2DModel (dim 32, 2 layers + 1 refiner each), 4-level 8x AutoencoderKL
     with 16 latent channels (like the real FLUX.1-style VAE), Qwen3Model text encoder (hidden 32, 2 layers; the
@@ -329,27 +339,13 @@ def build_tiny_z_image(out_dir: str | Path) -> None:
     (real Z-Image-Turbo: shift 3.0, no dynamic shifting; models.md section 2.2)."""
     import torch
     from diffusers import AutoencoderKL, ZImagePipeline, ZImageTransformer2DModel
-    from transformers import Qwen3Config, Qwen3Model
+    from transformers import Qwen3Model
 
     torch.manual_seed(0)
     tokenizer = _qwen2_tokenizer()
     text_hidden = 32
     torch.manual_seed(0)
-    text_encoder = Qwen3Model(
-        Qwen3Config(
-            vocab_size=len(tokenizer),
-            hidden_size=text_hidden,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            num_key_value_heads=2,
-            head_dim=16,
-            max_position_embeddings=1024,
-            bos_token_id=None,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-    ).eval()
+    text_encoder = Qwen3Model(_tiny_qwen3_config(tokenizer, text_hidden, intermediate=64, layers=2, head_dim=16)).eval()
     torch.manual_seed(0)
     transformer = ZImageTransformer2DModel(
         all_patch_size=(2,),
@@ -485,28 +481,14 @@ def build_tiny_flux2_klein(out_dir: str | Path) -> None:
     (joint_attention_dim = 3 x hidden), local Qwen2Tokenizer with a chat template."""
     import torch
     from diffusers import AutoencoderKLFlux2, Flux2KleinPipeline, Flux2Transformer2DModel
-    from transformers import Qwen3Config, Qwen3ForCausalLM
+    from transformers import Qwen3ForCausalLM
 
     torch.manual_seed(0)
     tokenizer = _qwen2_tokenizer()
     text_hidden = 16
     torch.manual_seed(0)
-    text_encoder = Qwen3ForCausalLM(
-        Qwen3Config(
-            vocab_size=len(tokenizer),
-            hidden_size=text_hidden,
-            intermediate_size=32,
-            num_hidden_layers=28,
-            num_attention_heads=2,
-            num_key_value_heads=2,
-            head_dim=8,
-            max_position_embeddings=1024,
-            tie_word_embeddings=True,
-            bos_token_id=None,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-    ).eval()
+    text_encoder = Qwen3ForCausalLM(_tiny_qwen3_config(tokenizer, text_hidden, intermediate=32, layers=28, head_dim=8,
+                                                       tie_word_embeddings=True)).eval()
     latent_channels = 32
     torch.manual_seed(0)
     transformer = Flux2Transformer2DModel(
