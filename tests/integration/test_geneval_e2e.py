@@ -12,6 +12,7 @@ import pytest
 from lensbench.scorers.geneval.decision import DecisionOptions, KeptObject, evaluate
 from lensbench.scorers.geneval.summary import RESULT_FIELDS
 from lensbench.scorers.geneval.tools import calibrate, summarize_results
+from tests.geneval_support import write_tiny_metadata
 
 pytestmark = pytest.mark.slow
 
@@ -24,16 +25,9 @@ def env(tmp_path_factory, shared_data):
     mp = pytest.MonkeyPatch()
     root = tmp_path_factory.mktemp("geneval")
     mp.setenv("LENSBENCH_CACHE", str(root / "cache"))
-    records = [json.loads(x) for x in (shared_data / "geneval" / "evaluation_metadata.jsonl").read_text().splitlines()]
-    picked = {}
-    for r in records:
-        classes = {c["class"] for c in r["include"]}
-        if r["tag"] not in picked and classes <= {"dog", "cat", "car"} | ({"bench"} if r["tag"] == "single_object" else set()):
-            picked[r["tag"]] = r
     meta = root / "meta.jsonl"
-    meta.write_text("".join(json.dumps(picked[t]) + "\n" for t in
-                            ("single_object", "two_object", "counting", "colors", "position", "color_attr") if t in picked))
-    yield root, meta, len(picked)
+    n = write_tiny_metadata(shared_data, meta, single_object_extra=frozenset({"bench"}))
+    yield root, meta, n
     mp.undo()
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from lensbench.reports import build_report, gate
+from tests.geneval_support import write_tiny_metadata
 from tests.helpers import run_cli
 
 pytestmark = pytest.mark.slow
@@ -23,13 +24,8 @@ def scored_run(tmp_path_factory, shared_data):
     mp = pytest.MonkeyPatch()
     root = tmp_path_factory.mktemp("report-e2e")
     mp.setenv("LENSBENCH_CACHE", str(root / "cache"))
-    records = [json.loads(x) for x in (shared_data / "geneval" / "evaluation_metadata.jsonl").read_text().splitlines()]
-    picked = {}
-    for r in records:  # one prompt per tag among the classes the tiny detector knows
-        if r["tag"] not in picked and {c["class"] for c in r["include"]} <= {"dog", "cat", "car"}:
-            picked[r["tag"]] = r
     meta = root / "meta.jsonl"
-    meta.write_text("".join(json.dumps(r) + "\n" for r in picked.values()))
+    write_tiny_metadata(shared_data, meta)
     run = root / "run"
     run_generate(RunConfig(model="tiny", suite="geneval", suite_options={"metadata": str(meta)}, out=str(run),
                            images_per_prompt=1, height=64, width=64, steps=2, progress=False))
