@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from lensbench.errors import UserError
+from lensbench.redact import scrub
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,8 @@ class Coordinator:
                    "session": self.session, "beat": self._beat, "status": self._status, **self.info, **extra}
             try:
                 self.dir.mkdir(parents=True, exist_ok=True)
-                _write_small(self.path(self.dist.rank), json.dumps(doc, sort_keys=True, default=str))
+                # error text may quote a remote endpoint: scrub registered secrets (lensbench.redact)
+                _write_small(self.path(self.dist.rank), scrub(json.dumps(doc, sort_keys=True, default=str)))
             except OSError:
                 pass  # a full disk silences the heartbeat; the error surfaces through the real writes
 

@@ -20,6 +20,12 @@ class UserError(Exception):
         super().__init__(" ".join(str(message).split()))
 
 
+class Interrupted(UserError):
+    """Ctrl-C: the message says what was kept and how to resume; exit code 130 (128 + SIGINT), as shells use."""
+
+    exit_code = 130
+
+
 class UnknownNameError(UserError):
     """An unknown registry name; the message lists the nearest known names."""
 
@@ -32,11 +38,29 @@ class UnknownNameError(UserError):
         self.suggestions = close
 
 
+def short_cause(exc: BaseException, limit: int = 200) -> str:
+    """The first line of a library's error for a one-line message, cut at a word boundary (never mid-word)."""
+    text = str(exc).strip().splitlines()[0].strip() if str(exc).strip() else type(exc).__name__
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:")
+    return f"{cut or text[:limit]} ..."
+
+
+class MissingPackageError(UserError):
+    """A Python package is not installed; `install` is the command that fixes it (not `lensbench fetch`)."""
+
+    def __init__(self, message: str, install: str):
+        super().__init__(message)
+        self.install = install
+
+
 def require_module(module: str, what: str, install: str):
-    """Import `module` or raise a UserError that says how to install it."""
+    """Import `module` or raise a MissingPackageError that says how to install it."""
     import importlib
 
     try:
         return importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - message path tested via callers
-        raise UserError(f"{what} needs the Python package {module!r} ({exc}); install it with: {install}") from exc
+        raise MissingPackageError(f"{what} needs the Python package {module!r} ({exc}); install it with: {install}",
+                                  install) from exc

@@ -19,6 +19,7 @@ class FakeGenerator(Generator):
 
     loads = 0
     images = 0
+    apply_shift = False  # set by fake_factory from -M pass.apply_shift
 
     def load(self) -> None:
         FakeGenerator.loads += 1
@@ -35,15 +36,18 @@ class FakeGenerator(Generator):
 
     def info(self) -> dict[str, Any]:
         info = {"model": self.spec.name, "adapter": "fake"}
-        if self.load_options.options.get("apply_shift"):  # a stand-in for an adapter that honours scheduler_shift
+        if self.apply_shift:  # a stand-in for an adapter that honours scheduler_shift
             info["scheduler_shift"] = self.load_options.options.get("scheduler_shift")
         return info
 
 
 def fake_factory(cfg, ctx):
     from lensbench.generators import LoadOptions
+    from lensbench.runners.plan import load_model_options
 
-    return FakeGenerator(ctx["spec"], LoadOptions(device="cpu", options=dict(cfg.model_options)))
+    gen = FakeGenerator(ctx["spec"], LoadOptions(device="cpu", options=load_model_options(cfg.model_options)))
+    gen.apply_shift = bool(cfg.model_options.get("pass.apply_shift"))  # -M pass.apply_shift=true in the grid
+    return gen
 
 
 class PixelScorer(Scorer):

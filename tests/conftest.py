@@ -6,6 +6,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Offline before any test module is collected: huggingface_hub reads HF_HUB_OFFLINE once, at its first import
+# (a test module importing transformers at collection time would otherwise leave it online for the session).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 SHARED_DATA = Path(os.environ.get("LENSBENCH_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 

@@ -22,6 +22,20 @@ def geneval_metrics(overall: float, half_width: float = 0.02, tags: dict[str, fl
     return out
 
 
+def coverage(scored: int = 553, total: int = 553, *, categories: tuple[str, ...] = GENEVAL_TAGS,
+             backend: str = "hf-mask2former", language: str = "en", official: bool = True,
+             reasons: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A results-JSON coverage block (contract 3 of the team rules; lensbench.store.results)."""
+    return {"prompts_scored": scored, "prompts_total": total, "fraction": scored / total if total else None,
+            "categories_present": list(categories), "categories_total": list(GENEVAL_TAGS), "images_per_prompt": 4,
+            "language": language, "rewriter": "none", "scorer_backend": backend, "judge": None,
+            "official_protocol": official and not reasons, "partial": scored < total or len(categories) < len(GENEVAL_TAGS),
+            "off_protocol_reasons": list(reasons)}
+
+
+FULL = object()  # make_run(coverage=FULL): a full, official-protocol coverage block
+
+
 def speed_row(**kw: Any) -> dict[str, Any]:
     row = {c: "" for c in SPEED_COLUMNS}
     row.update(model="z-image", device="cuda:0 NVIDIA H100 80GB HBM3", height=1024, width=1024, megapixels=1.048576,
@@ -36,19 +50,28 @@ def speed_row(**kw: Any) -> dict[str, Any]:
 
 def make_run(root: Path, name: str, *, model: str = "z-image", metrics: list[MetricValue] | None = None,
              scorer: str = "geneval", speed: list[dict[str, Any]] | None = None, images: int = 0,
-             params_b: float | None = 6.0, generation: dict[str, Any] | None = None) -> Path:
+             params_b: float | None = 6.0, generation: dict[str, Any] | None = None,
+             coverage_block: Any = None, fingerprint_id: str | None = None, suite_sha256: str | None = None,
+             manifest_extra: dict[str, Any] | None = None) -> Path:
+    """coverage_block: None = no coverage recorded (older runs), FULL, or a dict from `coverage()`."""
     run = root / name
     run.mkdir(parents=True, exist_ok=True)
     gen = {"height": 1024, "width": 1024, "steps": 50, "guidance": 4.0, "images_per_prompt": 4, "rewriter": "none"}
     gen.update(generation or {})
     manifest = {"run_id": f"id-{name}", "model": {"name": model, "params_b": params_b}, "generation": gen,
-                "suite": {"name": scorer}}
+                "suite": {"name": scorer, "checksum": suite_sha256}}
+    manifest.update(manifest_extra or {})
     (run / "manifest.json").write_text(json.dumps(manifest))
     if metrics is not None:
         (run / "results").mkdir(exist_ok=True)
         data = {"schema_version": SCHEMA_VERSION, "run_id": f"id-{name}", "suite": {"name": scorer}, "scorer": scorer,
                 "scorer_version": "1", "settings": {}, "model": manifest["model"], "created": "2026-01-01T00:00:00",
                 "metrics": [m.to_dict() for m in metrics], "extra": {}}
+        if coverage_block is not None:
+            data["coverage"] = coverage() if coverage_block is FULL else coverage_block
+        if fingerprint_id is not None:
+            data["fingerprint"] = {"backend": "test", "id": fingerprint_id}
+            data["fingerprint_id"] = fingerprint_id
         (run / "results" / f"{scorer}.json").write_text(json.dumps(data))
     if speed is not None:
         (run / "speed").mkdir(exist_ok=True)

@@ -29,13 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from lensbench.store.atomic import TMP_PREFIX, _disk_error, sha256_file, write_json_atomic
+from lensbench.util.files import cache_root
 
 #: run-specific record fields that are not carried from one run into another
 _RUN_FIELDS = ("rank", "reused")
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("LENSBENCH_CACHE") or "~/.cache/lensbench").expanduser() / "images"
+    return cache_root() / "images"
 
 
 def link_or_copy_atomic(src: Path, dst: Path) -> str:

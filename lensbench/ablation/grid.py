@@ -24,7 +24,7 @@
     options = { device = "cuda" }           # the scorer's -O options
     # paired_field / paired_aggregate / paired_metric override lensbench.ablation.paired.PAIRED_SPECS
 
-Axes (and keys of explicit cells): model, steps, guidance, resolution (a preset of the model), size ("HxW"),
+Axes (and keys of explicit cells): model, steps, guidance, resolution (a preset of the model), size ("WxH"),
 height, width, dtype, seed, negative_prompt, images_per_prompt, model_path, revision, rewriter (a name, or a table
 ``{name = "openai", label = "gpt", model = "..."}`` whose other keys become rewriter options), language (the suite
 option), shift / scheduler_shift (the model option ``scheduler_shift``), and dotted ``model_options.X``,
@@ -41,10 +41,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lensbench.config import RunConfig
+from lensbench.config import RunConfig, refuse_file_only
 from lensbench.errors import UserError
+from lensbench.filecheck import check_typed, read_text_file
+from lensbench.util.sizes import format_size, parse_size
 
 GRID_KEYS = ("name", "description", "suite", "suite_options", "base", "axes", "cells", "control", "score", "cache")
+#: the type of each top-level key (checked before anything else, naming the key, the type and the file)
+GRID_TYPES: dict[str, Any] = {"name": str, "description": str, "suite": str, "suite_options": dict[str, Any],
+                              "base": dict[str, Any], "axes": dict[str, Any], "cells": list[dict[str, Any]],
+                              "control": str | dict[str, Any], "score": dict[str, Any] | list[dict[str, Any]],
+                              "cache": bool | str}
 SCORE_KEYS = ("scorer", "options", "paired_field", "paired_aggregate", "paired_metric")
 _DIRECT = ("model", "steps", "guidance", "resolution", "height", "width", "dtype", "seed", "negative_prompt",
            "images_per_prompt", "model_path", "revision")
@@ -64,10 +71,10 @@ def _set_nested(head: str, key: str) -> Callable[[dict[str, Any], Any], None]:
 
 
 def _set_size(cfg: dict[str, Any], value: Any) -> None:
-    try:
-        h, w = (int(v) for v in str(value).lower().split("x"))
-    except ValueError:
-        raise UserError(f"size must look like HEIGHTxWIDTH (e.g. 1024x768), got {value!r}") from None
+    if str(value) == "native":  # the model's declared native size (resolved with the model)
+        cfg["height"], cfg["width"], cfg["resolution"] = None, None, "native"
+        return
+    h, w = parse_size(str(value), "ablation axis size")  # WIDTHxHEIGHT, like every size lensbench prints
     cfg["height"], cfg["width"], cfg["resolution"] = h, w, None
 
 
@@ -152,7 +159,7 @@ class Grid:
 def effective_value(cfg: dict[str, Any], axis: str) -> Any:
     """Read `axis` back from a RunConfig dict (the inverse of its setter); None when not set."""
     if axis == "size":
-        return f"{cfg['height']}x{cfg['width']}" if cfg.get("height") and cfg.get("width") else None
+        return format_size(cfg["height"], cfg["width"]) if cfg.get("height") and cfg.get("width") else None
     if axis == "rewriter":
         return cfg.get("rewriter")
     if axis == "language":
@@ -167,11 +174,9 @@ def effective_value(cfg: dict[str, Any], axis: str) -> Any:
 
 def load_grid(path: str | Path, *, suite_options: dict[str, Any] | None = None) -> Grid:
     p = Path(path)
+    text = read_text_file(p, "grid file", "see examples/ablations/ for examples")
     try:
-        text = p.read_text(encoding="utf-8")
         data = tomllib.loads(text)
-    except FileNotFoundError:
-        raise UserError(f"grid file {p} does not exist; see suites/ablations/ for examples") from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"grid file {p} is not valid TOML: {exc}") from None
     return parse_grid(data, name=p.stem, path=p, text=text, suite_options=suite_options)
@@ -186,13 +191,18 @@ def parse_grid(data: dict[str, Any], *, name: str = "grid", path: Path | None = 
         raise UserError(f"{where}: unknown keys {unknown}; known: {', '.join(GRID_KEYS)}")
     if not isinstance(data.get("suite"), str) or not data["suite"]:
         raise UserError(f'{where}: needs suite = "<suite name or .jsonl path>"')
+    for key, value in data.items():
+        check_typed(key, value, GRID_TYPES[key], where=where)
+    grid_name = str(data.get("name") or name)
+    _check_name(grid_name, where, "name")
     base = dict(data.get("base") or {})
+    refuse_file_only(base, f"{where} [base]")
     bad = sorted(set(base) & {"out", "suite", "suite_options"})
     if bad:
         raise UserError(f"{where}: [base] must not set {bad}; give suite / suite_options at the top level")
     base_cfg = {**base, "suite": data["suite"],
                 "suite_options": {**dict(data.get("suite_options") or {}), **dict(suite_options or {})}}
-    RunConfig.from_dict({**copy.deepcopy(base_cfg)})  # unknown keys and bad values fail here, with the field list
+    RunConfig.from_dict({**copy.deepcopy(base_cfg)}, where=f"{where} [base]")  # unknown keys and bad types fail here
 
     axes = dict(data.get("axes") or {})
     for axis, values in axes.items():
@@ -210,6 +220,7 @@ def parse_grid(data: dict[str, Any], *, name: str = "grid", path: Path | None = 
         if not isinstance(spec, dict):
             raise UserError(f"{where}: [[cells]] entry {i} is not a table")
         spec = dict(spec)
+        refuse_file_only(spec, f"{where} [[cells]] entry {i}")
         cid = _safe(str(spec.pop("name", f"cell-{i + 1}")))
         for axis in spec:
             setter_for(axis)
@@ -223,10 +234,11 @@ def parse_grid(data: dict[str, Any], *, name: str = "grid", path: Path | None = 
         if cell.id in seen:
             raise UserError(f"{where}: two cells are named {cell.id!r}; give [[cells]] unique names")
         seen[cell.id] = cell
+        _check_name(cell.id, where, "cell name")
         cfg = copy.deepcopy(base_cfg)
         for axis, value in cell.values.items():
             setter_for(axis)(cfg, value)
-        RunConfig.from_dict(copy.deepcopy(cfg))
+        RunConfig.from_dict(copy.deepcopy(cfg), where=f"{where} cell {cell.id!r}")
         cell.config = cfg
         sig = repr(sorted((k, repr(v)) for k, v in cfg.items()))
         if sig in configs:
@@ -236,9 +248,16 @@ def parse_grid(data: dict[str, Any], *, name: str = "grid", path: Path | None = 
     control = _find_control(data.get("control"), cells, where)
     columns = list(axes) + [k for c in cells if c.explicit for k in c.values if k not in axes]
     columns = list(dict.fromkeys(columns))
-    return Grid(name=str(data.get("name") or name), path=path, suite=data["suite"], cells=cells, control=control,
+    return Grid(name=grid_name, path=path, suite=data["suite"], cells=cells, control=control,
                 axes=columns, score=_score_specs(data.get("score"), where), cache=data.get("cache", True),
                 description=str(data.get("description") or ""), text=text)
+
+
+def _check_name(value: str, where: str, what: str) -> None:
+    """Grid and cell names become directory names: no separators, no ``..``, nothing hidden."""
+    if not value.strip() or "/" in value or "\\" in value or value.startswith(".") or "\x00" in value:
+        raise UserError(f"{where}: {what} {value!r} is not a plain directory name (no / or \\, no leading dot); "
+                        "rename it")
 
 
 def _find_control(spec: Any, cells: list[Cell], where: str) -> Cell:

@@ -1,6 +1,7 @@
 """Paired deltas of a cell against the control cell, over the prompts both scored (pure; numpy only).
 
-Per scorer, a `PairedSpec` says which per-unit record field the headline metric is built from and how:
+Per scorer, its `paired_rule` class attribute (a `PairedRule`, alias `PairedSpec`) says which per-unit record
+field the headline metric is built from and how:
 
 - ``mean``: headline = mean over prompts of the per-prompt value (DPG-Bench: mean prompt_score x 100). Delta CI:
   `lensbench.stats.paired_bootstrap_ci` over the per-prompt differences.
@@ -17,47 +18,64 @@ cells scored the same prompts. Prompts only one cell scored are left out (the ro
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from lensbench import stats
+from lensbench.scorers.base import PairedRule
 
 
-@dataclass(frozen=True)
-class PairedSpec:
-    metric: str  # the headline metric (results/<scorer>.json) that the delta reproduces
-    aggregate: str  # mean | category_mean | ratio
-    field: str | None = None  # per-unit value (bool or number) for mean / category_mean
-    num: str | None = None  # ratio numerator / denominator fields
-    den: str | None = None
-    scale: float = 1.0  # e.g. 100 for DPG-Bench percent
-
-    def __post_init__(self) -> None:
-        if self.aggregate not in ("mean", "category_mean", "ratio"):
-            raise ValueError(f"unknown paired aggregate {self.aggregate!r}")
-        if (self.aggregate == "ratio") != (self.num is not None and self.den is not None) or (
-                self.aggregate != "ratio" and not self.field):
-            raise ValueError(f"paired spec {self} needs field (mean/category_mean) or num+den (ratio)")
+#: how a scorer's headline is built from its per-unit records: declared by each scorer as ``paired_rule``
+PairedSpec = PairedRule
 
 
-#: scorer name -> how its headline is built from per-unit records (benchmarks.md 1.10 GenEval, 2.5 DPG-Bench;
-#: lensbench.scorers.ocr.aggregate for the OCR ratios)
-PAIRED_SPECS: dict[str, PairedSpec] = {
-    "geneval": PairedSpec("geneval", "category_mean", field="correct"),
-    "dpg": PairedSpec("dpg", "mean", field="prompt_score", scale=100.0),
-    "text": PairedSpec("word_accuracy", "ratio", num="word_correct", den="word_total"),
-    "cvtg": PairedSpec("word_accuracy", "ratio", num="word_correct", den="word_total"),
-    "longtext": PairedSpec("text_score", "ratio", num="text_matched", den="text_total"),
-}
+class _ScorerRules(Mapping[str, PairedRule]):
+    """scorer name -> the scorer class's ``paired_rule`` (read from the SCORERS registry; nothing per scorer here)."""
+
+    def _rule(self, name: str) -> PairedRule | None:
+        from lensbench.scorers import SCORERS, scorer_class
+
+        if name not in SCORERS:
+            return None
+        cls = scorer_class(name)
+        return getattr(cls, "paired_rule", None) if cls is not None else None
+
+    def __getitem__(self, name: str) -> PairedRule:
+        rule = self._rule(name)
+        if rule is None:
+            raise KeyError(name)
+        return rule
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        rule = self._rule(name)
+        return default if rule is None else rule
+
+    def __iter__(self) -> Iterator[str]:
+        from lensbench.scorers import SCORERS
+
+        return iter([n for n in SCORERS.names() if self._rule(n) is not None])
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
 
 
-def spec_for(scorer: str, overrides: Mapping[str, Any] | None = None) -> PairedSpec | None:
+PAIRED_SPECS: Mapping[str, PairedRule] = _ScorerRules()
+
+
+def rule_of(scorer: Any) -> PairedRule | None:
+    """The paired rule of a scorer given by name, class or instance."""
+    if isinstance(scorer, str):
+        return PAIRED_SPECS.get(scorer)
+    return getattr(scorer, "paired_rule", None)
+
+
+def spec_for(scorer: Any, overrides: Mapping[str, Any] | None = None) -> PairedSpec | None:
     """The scorer's spec, changed by grid [score] keys paired_metric / paired_aggregate / paired_field (for ratio:
     "num/den") / paired_scale. None when the scorer has no spec and the grid gives none."""
-    base = PAIRED_SPECS.get(scorer)
+    base = rule_of(scorer)
     o = {k: v for k, v in (overrides or {}).items() if k.startswith("paired_")}
     if not o:
         return base

@@ -132,11 +132,14 @@ def _numeric(values: Sequence[Any]) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
-def chart_metric_vs_axis(path: Path, rows: Sequence[Mapping[str, Any]], axis: str, other_axes: Sequence[str],
-                         metric: str, control_cell: str) -> Path:
-    """One line per combination of the other axes; y = metric with its 95% CI; the control cell is ringed."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+def chart_metric_vs_axis_figure(rows: Sequence[Mapping[str, Any]], axis: str, other_axes: Sequence[str],
+                                metric: str, control_cell: str):
+    """One series per combination of the other axes; y = metric with its 95% CI whiskers; the control cell is
+    ringed. A numeric axis (steps, guidance) joins its points with lines; a categorical one (language, rewriter,
+    model) is drawn as markers only, side by side, since a line between categories would suggest an order."""
+    import matplotlib
+
+    from lensbench.reports import style
 
     xs_all = list(dict.fromkeys(r[axis] for r in rows))
     numeric = _numeric(xs_all)
@@ -145,29 +148,45 @@ def chart_metric_vs_axis(path: Path, rows: Sequence[Mapping[str, Any]], axis: st
     for r in rows:
         key = ", ".join(f"{a}={r.get(a)}" for a in other_axes) or metric
         series.setdefault(key, []).append(r)
-    fig = Figure(figsize=(5.2, 3.4), dpi=110)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(111)
-    span = (max(pos.values()) - min(pos.values())) or 1.0
-    for j, (label, pts) in enumerate(series.items()):
-        pts = sorted(pts, key=lambda r: pos[r[axis]])
-        dodge = (j - (len(series) - 1) / 2) * 0.02 * span  # keep overlapping series visible
-        x = [pos[r[axis]] + dodge for r in pts]
-        y = [r["value"] for r in pts]
-        lo = [r["value"] - r["ci_low"] if r.get("ci_low") is not None else 0.0 for r in pts]
-        hi = [r["ci_high"] - r["value"] if r.get("ci_high") is not None else 0.0 for r in pts]
-        ax.errorbar(x, y, yerr=[lo, hi], marker="o", capsize=3, label=label)
-        for r, xi in zip(pts, x):
-            if r["cell"] == control_cell:
-                ax.plot([xi], [r["value"]], marker="o", markersize=12, markerfacecolor="none", color="black")
-    ax.set_xticks(list(pos.values()), [str(x) for x in xs_all])
-    ax.set_xlabel(axis)
-    ax.set_ylabel(metric)
-    ax.set_title(f"{metric} vs {axis} (95% CI; ringed: control)")
-    if len(series) > 1:
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    write_bytes_atomic(path, buf.getvalue())
-    return path
+    with matplotlib.rc_context(style.rc()):
+        fig = style.figure(0.75, 3.4)
+        ax = fig.add_subplot(111)
+        span = (max(pos.values()) - min(pos.values())) or 1.0
+        spread = 0.02 * span if numeric else min(0.3, 0.6 / max(len(series), 1))
+        for j, (label, pts) in enumerate(series.items()):
+            pts = sorted(pts, key=lambda r: pos[r[axis]])
+            dodge = (j - (len(series) - 1) / 2) * spread  # keep overlapping series visible
+            x = [pos[r[axis]] + dodge for r in pts]
+            y = [r["value"] for r in pts]
+            lo = [r["value"] - r["ci_low"] if r.get("ci_low") is not None else 0.0 for r in pts]
+            hi = [r["ci_high"] - r["value"] if r.get("ci_high") is not None else 0.0 for r in pts]
+            ax.errorbar(x, y, yerr=[lo, hi], marker="o", capsize=3, label=label, ls="-" if numeric else "none")
+            for r, xi in zip(pts, x):
+                if r["cell"] == control_cell:
+                    ax.plot([xi], [r["value"]], marker="o", markersize=12, markerfacecolor="none", color="black",
+                            ls="none")
+        ax.set_xticks(list(pos.values()), [str(x) for x in xs_all])
+        if not numeric:
+            ax.set_xlim(-0.6, len(xs_all) - 0.4)
+        ax.set_xlabel(axis)
+        ax.set_ylabel(f"{metric}\n({style.CI_LABEL})")
+        ax.set_title(f"{metric} vs {axis} (ringed: control)")
+        if len(series) > 1:
+            ax.legend(fontsize=style.current().small_font)
+        return fig
+
+
+def chart_metric_vs_axis(path: Path, rows: Sequence[Mapping[str, Any]], axis: str, other_axes: Sequence[str],
+                         metric: str, control_cell: str) -> Path:
+    """Write the chart as PDF, SVG and PNG next to `path` (each atomically); returns the PNG path."""
+    import matplotlib
+
+    from lensbench.reports import style
+
+    fig = chart_metric_vs_axis_figure(rows, axis, other_axes, metric, control_cell)
+    with matplotlib.rc_context(style.rc()):
+        for fmt in style.FORMATS:
+            buf = io.BytesIO()
+            fig.savefig(buf, format=fmt, metadata=style.METADATA[fmt])
+            write_bytes_atomic(path.with_suffix(f".{fmt}"), buf.getvalue())
+    return path.with_suffix(".png")

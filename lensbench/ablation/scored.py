@@ -7,13 +7,13 @@ the same table as ``by_language.md``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from lensbench.ablation import paired as pd
 from lensbench.ablation import report as rp
 from lensbench.errors import UserError
+from lensbench.store.results import read_results, score_records
 from lensbench.store.run_store import RunStore
 
 
@@ -22,25 +22,24 @@ def _f(v: Any) -> float | None:
 
 
 def load_scored_run(run_dir: str | Path, scorer: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
-    """(metrics of results/<scorer>.json, ok per-unit score records, item id -> category) of a scored run."""
-    from lensbench.suites import load_suite
+    """(metrics of results/<scorer>.json, the ok per-unit records behind exactly those results (same scorer
+    fingerprint), item id -> category) of a scored run."""
+    from lensbench.suites import load_recorded_suite
 
     store = RunStore(run_dir)
     path = store.result_path(scorer)
     if not path.is_file():
         raise UserError(f"{run_dir} has no results/{scorer}.json; run `lensbench score {run_dir} --scorer {scorer}` first")
-    results = json.loads(path.read_text(encoding="utf-8"))
-    records = [r for r in store.records(f"score.{scorer}") if r.get("status", "ok") == "ok"]
-    suite_desc = results.get("suite") or {}
+    results = read_results(path)
+    records = [r for r in score_records(store, scorer, results.fingerprint_id) if r.get("status", "ok") == "ok"]
     categories: dict[str, Any] = {}
     manifest = store.read_manifest()
     if manifest is not None:
-        s = manifest["suite"]
-        suite = load_suite(s["name"], s.get("source"), s.get("options") or {})
+        suite = load_recorded_suite(manifest["suite"])
         categories = {it.id: it.category for it in suite.items()}
-    elif suite_desc:
+    elif results.suite:
         categories = {str(r["item_id"]): r.get("tag") or r.get("category") for r in records if "item_id" in r}
-    return results.get("metrics", []), records, categories
+    return [m.to_dict() for m in results.metrics], records, categories
 
 
 def language_table(runs: dict[str, str | Path], *, scorer: str = "geneval", control: str = "en",

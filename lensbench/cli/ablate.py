@@ -8,35 +8,64 @@ from typing import Optional
 import typer
 
 from lensbench.cli.common import echo_json, parse_kv
+from lensbench.util.table import align
 
 EPILOG = """Examples:
 
-  lensbench ablate suites/ablations/tiny.toml -S metadata=evaluation_metadata.jsonl --out runs/abl-tiny
+  lensbench ablate examples/ablations/tiny.toml -S metadata=evaluation_metadata.jsonl --out runs/abl-tiny
 
-  lensbench ablate suites/ablations/lens_steps_cfg.toml --dry-run
+  lensbench ablate examples/ablations/lens_steps_cfg.toml --dry-run
 
-  lensbench ablate suites/ablations/language_sweep.toml -S metadata=evaluation_metadata.jsonl -O device=cuda
+  lensbench ablate examples/ablations/language_sweep.toml -S metadata=evaluation_metadata.jsonl -O device=cuda
 """
 
 
-def _print_plan(plan: dict) -> None:
+def _estimates(plan: dict, speed_run: Optional[Path]) -> list[dict]:
+    """Per cell: the GPU-time estimate of its images still to generate (lensbench.speed.estimate)."""
+    from lensbench.speed.estimate import estimate_seconds
+    from lensbench.util.sizes import parse_size
+
+    out = []
+    for r in plan["cells"]:
+        height, width = parse_size(r["size"], "size")
+        out.append(estimate_seconds(r["model"], height=height, width=width, steps=int(r["steps"]),
+                                    images=int(r["to_generate"]), speed_run=speed_run))
+    return out
+
+
+def _print_plan(plan: dict, speed_run: Optional[Path] = None) -> None:
+    from lensbench.speed.estimate import format_estimate
+
+    est = _estimates(plan, speed_run)
     typer.echo(f"ablation {plan['grid']} -> {plan['out']} (image cache: {plan['cache'] or 'off'})")
-    header = ("cell", "model", "size", "steps", "guidance", "rewriter", "planned", "done", "cached", "to generate")
+    header = ("cell", "model", "size", "steps", "guidance", "rewriter", "planned", "done", "cached", "to generate",
+              "est. time")
     rows = [(r["cell"] + (" *" if r["control"] else ""), r["model"], r["size"], str(r["steps"]), f"{r['guidance']:g}",
-             str(r["rewriter"]), str(r["planned"]), str(r["done"]), str(r["cached"]), str(r["to_generate"]))
-            for r in plan["cells"]]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    for line in (header, *rows):
-        typer.echo("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip())
+             str(r["rewriter"]), str(r["planned"]), str(r["done"]), str(r["cached"]), str(r["to_generate"]),
+             "?" if e["seconds"] is None else f"{e['seconds']:.0f} s")
+            for r, e in zip(plan["cells"], est)]
+    for line in align([header, *rows], rule=False):
+        typer.echo(line)
     t = plan["totals"]
     typer.echo(f"{len(rows)} cells (* = control): {t['planned']} images planned, {t['done']} done in the cell "
                f"directories, {t['cached']} reusable from the cache, {t['to_generate']} to generate")
+    known = [e for e in est if e["seconds"] is not None]
+    if known:
+        from lensbench.speed.estimate import format_duration
+
+        bases = " | ".join(dict.fromkeys(e["basis"] for e in known))
+        scaled = "; some cells scaled in steps/size (rough)" if any(e["scaled"] for e in known) else ""
+        missing = f"; {len(est) - len(known)} cell(s) without a basis" if len(known) < len(est) else ""
+        typer.echo(f"estimated GPU time, all cells: {format_duration(sum(e['seconds'] for e in known))} "
+                   f"(basis: {bases}{scaled}){missing}")
+    elif est:
+        typer.echo(format_estimate(est[0]))
 
 
 def register(app: typer.Typer) -> None:
     @app.command("ablate", epilog=EPILOG)
     def ablate(
-        grid: Path = typer.Argument(..., help="Ablation grid file (TOML), e.g. suites/ablations/tiny.toml."),
+        grid: Path = typer.Argument(..., help="Ablation grid file (TOML), e.g. examples/ablations/tiny.toml."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory (default: runs/ablations/<grid name>)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the expanded cells and how much is cached, then exit."),
         suite_option: Optional[list[str]] = typer.Option(None, "--suite-option", "-S", help="Suite option KEY=VALUE for every cell (e.g. metadata=PATH)."),
@@ -46,7 +75,9 @@ def register(app: typer.Typer) -> None:
         no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse or add images across cells and runs."),
         no_score: bool = typer.Option(False, "--no-score", help="Generate only."),
         limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N prompts of every cell (a quick look)."),
+        trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Allow code shipped with weights in every cell (a grid file cannot allow it)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result (or plan) as JSON."),
+        speed_run: Optional[Path] = typer.Option(None, "--speed-run", help="With --dry-run: base the time estimate on this `lensbench speed` run (default: published latencies)."),
         no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
     ) -> None:
         """Run an ablation grid: one run per cell, shared image cache, scores, paired deltas vs the control, charts."""
@@ -55,12 +86,14 @@ def register(app: typer.Typer) -> None:
         result = run_ablation(grid, out, dry_run=dry_run, suite_options=parse_kv(suite_option, "--suite-option") or None,
                               cache_dir=cache, use_cache=False if no_cache else None, score=not no_score, scorer=scorer,
                               scorer_options=parse_kv(option, "--option") or None, limit=limit,
-                              progress=not no_progress)
+                              progress=not no_progress, trust_remote_code=trust_remote_code)
         if as_json:
+            if dry_run:
+                result = {**result, "gpu_time_estimates": _estimates(result, speed_run)}
             echo_json({k: v for k, v in result.items() if k != "summary_md"})
             return
         if dry_run:
-            _print_plan(result)
+            _print_plan(result, speed_run)
             return
         gen, reused, done = (sum(s[k] for s in result["cells"].values()) for k in ("generated", "reused", "already_done"))
         typer.echo(f"{len(result['cells'])} cells: {gen} images generated, {reused} reused from the cache, {done} already "

@@ -35,3 +35,20 @@ def echo_json(obj: Any) -> None:
     import typer
 
     typer.echo(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def default_run_dir(cfg: Any) -> str:
+    """``runs/<model>-<suite>[-<language>]`` for a RunConfig whose ``out`` was not given (a suite file counts by
+    its stem), so runs of different models or suites never share the default directory."""
+    import re
+    from pathlib import Path
+
+    suite = str(cfg.suite)
+    if suite.endswith((".jsonl", ".json", ".toml")) or "/" in suite:
+        suite = Path(suite).stem
+    parts = [str(cfg.model), suite]
+    language = (cfg.suite_options or {}).get("language")
+    if language and language != "en":
+        parts.append(str(language))
+    name = "-".join(re.sub(r"[^A-Za-z0-9._+-]+", "_", p).strip("._") or "x" for p in parts)
+    return str(Path("runs") / name)

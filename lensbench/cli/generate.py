@@ -19,6 +19,16 @@ EPILOG = """Examples:
 """
 
 
+SCORE_EPILOG = """Examples:
+
+  lensbench score runs/lt-geneval
+
+  lensbench score runs/lt-geneval --scorer clipscore
+
+  lensbench score runs/tiny-demo --scorer clipscore -O model=tiny
+"""
+
+
 def build_config(config: Optional[Path], **flags):
     """Flags that were given override the config file (the one config object for CLI and API)."""
     from lensbench.config import RunConfig
@@ -34,41 +44,51 @@ def register(app: typer.Typer) -> None:
     def generate(
         model: Optional[str] = typer.Option(None, "--model", "-m", help="Registry name (see `lensbench models`)."),
         suite: Optional[str] = typer.Option(None, "--suite", "-s", help="Suite name or a .jsonl file of {id, prompt, ...}."),
-        out: Optional[str] = typer.Option(None, "--out", "-o", help="Run directory (created; resumed if it exists)."),
+        out: Optional[str] = typer.Option(None, "--out", "-o", help="Run directory (created; resumed if it exists). [default: runs/<model>-<suite>]"),
         suite_option: Optional[list[str]] = typer.Option(None, "--suite-option", "-S", help="Suite option KEY=VALUE (e.g. metadata=PATH, language=zh)."),
         images_per_prompt: Optional[int] = typer.Option(None, "--images-per-prompt", "-n", help="Images per prompt (default: the suite's)."),
         seed: Optional[int] = typer.Option(None, "--seed", help="Base seed; image i of each prompt uses seed+i. [default: 42]"),
         height: Optional[int] = typer.Option(None, "--height", help="Image height (default: the model's)."),
         width: Optional[int] = typer.Option(None, "--width", help="Image width (default: the model's)."),
+        size: Optional[str] = typer.Option(None, "--size", help="Image size WIDTHxHEIGHT, e.g. 1024x768 (1024 wide); instead of --width/--height."),
         resolution: Optional[str] = typer.Option(None, "--resolution", "-r", help="A preset/bucket name of the model, e.g. 1:1, 16:9, 1440/1:1."),
         steps: Optional[int] = typer.Option(None, "--steps", help="Denoising steps (default: the model's recommendation)."),
         guidance: Optional[float] = typer.Option(None, "--guidance", help="Guidance / true-CFG scale (default: recommended)."),
         negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="Negative prompt (default: recommended)."),
         dtype: Optional[str] = typer.Option(None, "--dtype", help="float32 | float16 | bfloat16 (default: bf16 on GPU, fp32 on CPU)."),
         batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="Images per pipeline call. [default: 1]"),
+        threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch in every process (recorded; fixed so CPU images are byte-identical under torchrun and resumes). [default: 1]"),
         limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N prompts."),
         model_path: Optional[str] = typer.Option(None, "--model-path", help="Local directory or mirror repo id instead of the registry's repo."),
         revision: Optional[str] = typer.Option(None, "--revision", help="Hub revision (branch, tag or commit)."),
         device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N. [default: auto]"),
         offload: Optional[str] = typer.Option(None, "--offload", help="none | model | sequential CPU offload. [default: none]"),
         trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Allow code shipped with weights (HunyuanImage-3.0)."),
-        model_option: Optional[list[str]] = typer.Option(None, "--model-option", "-M", help="Adapter option KEY=VALUE (e.g. enable_reasoner=true)."),
+        model_option: Optional[list[str]] = typer.Option(None, "--model-option", "-M", help="Adapter option KEY=VALUE (e.g. enable_reasoner=true; `lensbench models` lists them); pass.KEY=VALUE sends any other call argument (recorded)."),
         rewriter: Optional[str] = typer.Option(None, "--rewriter", help="Prompt rewriter name. [default: none]"),
         rewriter_option: Optional[list[str]] = typer.Option(None, "--rewriter-option", help="Rewriter option KEY=VALUE."),
         config: Optional[Path] = typer.Option(None, "--config", help="TOML/JSON RunConfig file; flags override it."),
         geneval_metadata: Optional[str] = typer.Option(None, "--geneval-metadata", help="GenEval evaluation_metadata.jsonl (same as -S metadata=PATH)."),
         language: Optional[str] = typer.Option(None, "--language", help="Prompt language for suites that render it (geneval: en, zh, fr, ja, es); same as -S language=..."),
         verify: bool = typer.Option(False, "--verify", help="Check every finished image against its recorded sha256 before skipping it."),
-        dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (and how much is already done) and exit."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (how much is done, estimated GPU time) and exit."),
+        speed_run: Optional[Path] = typer.Option(None, "--speed-run", help="With --dry-run: base the time estimate on this `lensbench speed` run (default: published latencies)."),
         no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
     ) -> None:
         """Generate a suite's images into a resumable run directory."""
         from lensbench.runners.generate import run_generate
 
+        if size is not None:
+            from lensbench.errors import UserError
+            from lensbench.util.sizes import parse_size
+
+            if height is not None or width is not None:
+                raise UserError("give either --size WxH or --height/--width, not both")
+            height, width = parse_size(size, "--size")
         cfg = build_config(
             config, model=model, suite=suite, out=out, images_per_prompt=images_per_prompt, seed=seed, height=height,
             width=width, resolution=resolution, steps=steps, guidance=guidance, negative_prompt=negative_prompt,
-            dtype=dtype, batch_size=batch_size, limit=limit, model_path=model_path, revision=revision, device=device,
+            dtype=dtype, batch_size=batch_size, threads=threads, limit=limit, model_path=model_path, revision=revision, device=device,
             offload=offload, rewriter=rewriter,
             suite_options={**parse_kv(suite_option, "--suite-option"), **({"language": language} if language else {}),
                            **({"metadata": geneval_metadata} if geneval_metadata else {})} or None,
@@ -76,14 +96,26 @@ def register(app: typer.Typer) -> None:
             rewriter_options=parse_kv(rewriter_option, "--rewriter-option") or None,
             trust_remote_code=trust_remote_code or None, progress=False if no_progress else None,
         )
+        if out is None and cfg.out == type(cfg).out:  # no --out and none in --config: runs/<model>-<suite>
+            from dataclasses import replace
+
+            from lensbench.cli.common import default_run_dir
+
+            cfg = replace(cfg, out=default_run_dir(cfg))
         summary = run_generate(cfg, dry_run=dry_run, verify=True if verify else None)
         if dry_run:
+            from lensbench.speed.estimate import estimate_seconds
+
+            st = summary["settings"]
+            summary["gpu_time_estimate"] = estimate_seconds(
+                cfg.model, height=st["height"], width=st["width"], steps=st["steps"], batch_size=cfg.batch_size,
+                images=summary["planned"] - summary.get("cached", 0), speed_run=speed_run)
             echo_json(summary)
             return
         typer.echo(f"{summary['generated']} generated, {summary['skipped']} already done, "
                    f"{summary['planned']} planned in {summary['seconds']:.1f}s -> {summary['run_dir']}")
 
-    @app.command("score")
+    @app.command("score", epilog=SCORE_EPILOG)
     def score(
         run: Path = typer.Argument(..., help="Run directory (or a folder in a suite's official layout)."),
         suite: Optional[str] = typer.Option(None, "--suite", "-s", help="Score with this suite's scorer (e.g. geneval, dpg, text)."),
@@ -102,7 +134,12 @@ def register(app: typer.Typer) -> None:
         if as_json:
             echo_json(out["results"])
             return
-        typer.echo(f"scored {out['scored_now']} new of {out['units']} units with {out['scorer']} in {out['seconds']:.1f}s")
+        typer.echo(f"scored {out['scored_now']} new of {out['units']} units with {out['scorer']} "
+                   f"(scorer fingerprint {out.get('fingerprint_id')}) in {out['seconds']:.1f}s")
+        cov = (out["results"] or {}).get("coverage") or {}
+        if cov.get("partial"):
+            typer.echo(f"  partial: {cov['prompts_scored']} of {cov['prompts_total']} prompts, categories "
+                       f"{len(cov['categories_present'])} of {len(cov['categories_total'])}")
         for m in (out["results"] or {}).get("metrics", []):
             if m.get("category") is None:
                 ci = f" [{m['ci_low']:.4f}, {m['ci_high']:.4f}]" if m.get("ci_low") is not None else ""

@@ -13,6 +13,7 @@ def register(app: typer.Typer) -> None:
         """List the models lensbench knows: repo id, recommended settings, constraints, size, licence."""
         from lensbench.cli.common import echo_json
         from lensbench.generators.catalog import MODELS
+        from lensbench.util.sizes import SIZE_HEADER, format_size
 
         specs = [MODELS.get(n) for n in MODELS.names()]
         if as_json:
@@ -22,9 +23,9 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         t = Table(title="lensbench models", show_lines=False)
-        for col in ("name", "repo id", "steps", "guidance", "negative", "size (HxW)", "constraints", "params",
+        for col in ("name", "repo id", "steps", "guidance", "negative", SIZE_HEADER, "constraints", "params",
                     "licence", "needs"):
-            t.add_column(col, overflow="fold", no_wrap=col in ("name", "repo id", "size (HxW)"))
+            t.add_column(col, overflow="fold", no_wrap=col in ("name", "repo id", SIZE_HEADER))
         for s in specs:
             d, c, r = s.defaults, s.constraints, s.requires
             needs = [f"diffusers>={r.min_diffusers}"] if r.min_diffusers else []
@@ -34,7 +35,7 @@ def register(app: typer.Typer) -> None:
             needs += [f"~{r.gpu_memory_gb:g} GB GPU" + (f" x{r.min_gpus}" if r.min_gpus > 1 else "")] if r.gpu_memory_gb else []
             t.add_row(
                 s.name, s.repo_id or "(built locally)", str(d.steps), f"{d.guidance:g} ({d.guidance_kind})",
-                repr(d.negative_prompt) if d.negative_prompt is not None else "-", f"{d.height}x{d.width}",
+                repr(d.negative_prompt) if d.negative_prompt is not None else "-", format_size(d.height, d.width),
                 f"x{c.multiple}, <= {c.max_pixels / 1e6:.1f} MP, AR {c.min_aspect:g}-{c.max_aspect:g}"
                 + (f", presets: {', '.join(s.presets)}" if 0 < len(s.presets) <= 8 else
                    f", {len(s.presets)} presets (--json)" if s.presets else ""),

@@ -107,28 +107,19 @@ def register(app: typer.Typer) -> None:
     @app.command("verify")
     def verify(
         run: Path = typer.Argument(..., help="Run directory."),
-        fix: bool = typer.Option(False, "--fix", help="Delete damaged images and temp files so `generate` remakes them."),
+        fix: bool = typer.Option(False, "--fix", help="Remake damaged images with the run's recorded settings (loads the model)."),
+        trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Allow code shipped with weights while remaking (--fix)."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     ) -> None:
         """Check every generated image against its record (size, PNG structure, sha256); exit 1 on damage."""
-        from lensbench.errors import UserError
-        from lensbench.store.integrity import scan_run
-        from lensbench.store.run_store import RunStore
+        from lensbench.runners.repair import repair, scan
 
-        store = RunStore(run)
-        if not run.is_dir():
-            raise UserError(f"run directory {run} does not exist; check the path")
-        records = store.records("generate")
-        if not records:
-            raise UserError(f"{run} has no generation records (records/generate.r*.jsonl); pass a run made by `lensbench generate`")
-        report = scan_run(run, records, verify=True)
+        store, report = scan(run)
+        fixed = None
         if fix and not report.ok:
-            with store.locked():
-                for rel, _ in report.damaged:
-                    store.path(rel).unlink(missing_ok=True)
-                store.cleanup_tmp()
+            fixed = repair(run, trust_remote_code=trust_remote_code)
         if as_json:
-            echo_json(report.to_dict())
+            echo_json({**report.to_dict(), **({"fix": fixed} if fixed is not None else {})})
         else:
             typer.echo(f"{report.checked} images checked: {len(report.damaged)} damaged, {len(report.orphans)} without a "
                        f"record, {len(report.temp_files)} temp files")
@@ -136,9 +127,13 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"  damaged  {rel}: {problem}")
             for rel in report.orphans[:20]:
                 typer.echo(f"  orphan   {rel} (no record commits it; `generate` overwrites it if it is planned)")
-            if not report.ok:
-                cmd = (store.read_manifest() or {}).get("command") or ["lensbench", "generate", "..."]
-                verb = "removed; now re-run" if fix else "re-run with --fix, then"
-                typer.echo(f"{verb}: LENSBENCH_VERIFY=1 {shlex.join(cmd)}")
-        if not report.ok:
+            if fixed is not None:
+                after = fixed["after"]
+                typer.echo(f"fixed: {fixed['regenerated']} image(s) made again; now {len(after['damaged'])} damaged, "
+                           f"{len(after['temp_files'])} temp files")
+                for rel in fixed["left_alone"]:
+                    typer.echo(f"  left alone {rel}: its record points outside the run directory; remove that record")
+            elif not report.ok:
+                typer.echo(f"re-run with --fix to remake them: lensbench verify {shlex.quote(str(run))} --fix")
+        if not (fixed["after"]["ok"] if fixed is not None else report.ok):
             raise typer.Exit(1)

@@ -16,6 +16,12 @@ REPORT_EPILOG = """Examples:
   lensbench report --published --out reports/published
 
   lensbench report runs/lt-geneval runs/zimage-geneval runs/speed-h100 --published --format md,csv --out reports/mine
+
+  lensbench report runs/lt-geneval --published --chart-style slides --allow-partial --out reports/slides
+
+Charts are written as PDF, SVG and PNG.
+
+Published-vs-reproduced gives a difference only for runs that cover the whole benchmark under the official protocol; --allow-partial shows it for the others too (still marked).
 """
 
 CHECK_EPILOG = """Examples:
@@ -23,6 +29,8 @@ CHECK_EPILOG = """Examples:
   lensbench check runs/main --write-baseline ci/baseline.json
 
   lensbench check runs/pr --against ci/baseline.json --tolerance 0.02 --tolerance geneval:counting=5% --junit gate.xml
+
+A baseline records the suite file's sha256 and each scorer's fingerprint; a run on another suite file or scored with other scorer settings is refused (exit 2).
 
 Exit codes: 0 no regression, 1 regression (FAIL or MISSING), 2 bad input.
 """
@@ -42,9 +50,12 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", "-o",
                                            help="Output directory (default: reports/published, or reports/latest with runs)."),
         baselines: Optional[Path] = typer.Option(None, "--baselines", help="Directory of baseline TOML files "
-                                                 "(default: $LENSBENCH_BASELINES or the checkout's baselines/)."),
+                                                 "(default: $LENSBENCH_BASELINES or the baselines shipped with lensbench)."),
         no_charts: bool = typer.Option(False, "--no-charts", help="Tables only (no matplotlib needed)."),
         contact_prompts: int = typer.Option(6, "--contact-prompts", help="Prompts per contact sheet (0: none)."),
+        chart_style: str = typer.Option("paper", "--chart-style", help="paper (7 in wide, print fonts) | slides."),
+        allow_partial: bool = typer.Option(False, "--allow-partial", help="Show differences for partial, off-protocol "
+                                           "or unknown-coverage runs too (still marked)."),
     ) -> None:
         """Tables (with CIs) and charts from runs and/or published baselines."""
         from lensbench.reports.build import build_report
@@ -53,7 +64,8 @@ def register(app: typer.Typer) -> None:
         target = out or Path("reports/published" if not run_dirs else "reports/latest")
         try:
             paths = build_report(run_dirs, target, format, published=published, baselines_dir=baselines,
-                                 charts=not no_charts, contact_prompts=contact_prompts)
+                                 charts=not no_charts, contact_prompts=contact_prompts, chart_style=chart_style,
+                                 allow_partial=allow_partial)
         except UserError as exc:
             _fail(exc)
         n_tables = sum(1 for p in paths if p.parent.name == "tables")
@@ -91,6 +103,8 @@ def register(app: typer.Typer) -> None:
             if result is None:
                 return
             typer.echo(to_text(gate.gate_table(result)), nl=False)
+            for note in result.settings.get("notes") or []:
+                typer.echo(f"note: {note}")
             if junit is not None:
                 gate.write_junit(result, junit)
         except UserError as exc:

@@ -11,9 +11,10 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from lensbench.errors import UserError
+from lensbench.util.sizes import format_size
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Constraints:
     max_pixels: int = 2048 * 2048
     min_aspect: float = 0.25  # width / height
     max_aspect: float = 4.0
+    min_steps: int = 1  # e.g. a scheduler with shift_terminal gives NaN images at 1 step (checked before loading)
 
 
 @dataclass(frozen=True)
@@ -71,11 +73,34 @@ class ModelSpec:
     options: Mapping[str, Any] = field(default_factory=dict)
     mirrors: tuple[str, ...] = ()
     notes: str = ""
+    #: the size the model was made for, (height, width); None: the default size. With `native_presets`, every
+    #: preset size counts as native too (aspect buckets at the native pixel count, e.g. Lens's bucket table)
+    native_size: tuple[int, int] | None = None
+    native_presets: bool = False
+    #: where `defaults` come from when they are not the owners' recommendation (e.g. "pipeline __call__ defaults
+    #: read from model_index.json" for `diffusers:<path>` specs); empty for registry entries
+    defaults_source: str = ""
+    #: the pipeline class's own `__call__` defaults (recorded for `diffusers:<path>` specs)
+    call_defaults: Mapping[str, Any] = field(default_factory=dict)
+    #: protocol facts recorded with every run (e.g. HunyuanImage-2.1: reprompt / refiner off)
+    recorded: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def native(self) -> tuple[int, int]:
+        """Native (height, width)."""
+        return self.native_size or (self.defaults.height, self.defaults.width)
+
+    def is_native(self, height: int, width: int) -> bool:
+        return (height, width) == self.native or (self.native_presets and (height, width) in set(self.presets.values()))
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["presets"] = {k: list(v) for k, v in self.presets.items()}
+        d["presets"] = {k: [w, h] for k, (h, w) in self.presets.items()}  # W×H, like every size lensbench prints
         d["options"] = dict(self.options)
+        d["call_defaults"] = dict(self.call_defaults)
+        d["recorded"] = dict(self.recorded)
+        h, w = self.native
+        d["native_size"] = [w, h]  # W×H, like every size lensbench prints
         return d
 
 
@@ -112,9 +137,33 @@ class LoadOptions:
 #: called after each denoising step with (step_index, timestep); used by the speed suite for stage timing
 StepCallback = Callable[[int, Any], None]
 
+#: call arguments that adapters derive from the core settings (size, steps, guidance, negative prompt, seeds,
+#: output), mapped to the flag that sets them. A model option (-M) naming one is refused: it would make an
+#: image that its record does not describe.
+CORE_ARGUMENTS: Mapping[str, str] = {
+    "height": "--height", "width": "--width", "image_size": "--height/--width", "base_resolution": "--resolution",
+    "aspect_ratio": "--resolution", "num_inference_steps": "--steps", "diff_infer_steps": "--steps",
+    "steps": "--steps", "guidance_scale": "--guidance", "true_cfg_scale": "--guidance",
+    "diff_guidance_scale": "--guidance", "guidance": "--guidance", "negative_prompt": "--negative-prompt",
+    "negative_prompt_embeds": "--negative-prompt", "generator": "--seed", "seed": "--seed", "latents": "--seed",
+    "prompt": "--suite", "prompt_embeds": "--suite", "num_images_per_prompt": "--images-per-prompt",
+    "output_type": "(set by lensbench)", "return_dict": "(set by lensbench)", "stream": "(set by lensbench)",
+    "callback_on_step_end": "(set by lensbench)", "callback_on_step_end_tensor_inputs": "(set by lensbench)",
+}
+
 
 class Generator(ABC):
     """A loaded text-to-image model behind one interface."""
+
+    #: model options (-M KEY=VALUE) this adapter understands besides the keys of `ModelSpec.options`; any
+    #: other key is refused before loading, unless passed through explicitly as ``-M pass.KEY=VALUE`` (recorded,
+    #: sent as a call argument through `GenerationRequest.extra`)
+    known_options: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def option_names(cls, spec: ModelSpec) -> list[str]:
+        """Every -M key this adapter accepts for `spec` (sorted)."""
+        return sorted(cls.known_options | set(spec.options))
 
     def __init__(self, spec: ModelSpec, load: LoadOptions):
         self.spec = spec
@@ -130,7 +179,37 @@ class Generator(ABC):
 
     def info(self) -> dict[str, Any]:
         """Provenance: resolved weights location, revision, dtype, device, library versions."""
-        return {"model": self.spec.name}
+        return {"model": self.spec.name, "weights_identity": self.weights_identity()}
+
+    def spec_facts(self) -> dict[str, Any]:
+        """What the spec says about where its settings come from, for `info()`: `defaults_source`,
+        `pipeline_call_defaults` (diffusers:<path> specs) and `recorded` protocol facts, when present."""
+        s = self.spec
+        return {**({"defaults_source": s.defaults_source} if s.defaults_source else {}),
+                **({"pipeline_call_defaults": dict(s.call_defaults)} if s.call_defaults else {}),
+                **({"recorded": dict(s.recorded)} if s.recorded else {})}
+
+    def weights_identity(self) -> dict[str, Any] | None:
+        """Which weights exactly (manifest `model.weights_identity`): the resolved Hub commit or a local content
+        fingerprint (lensbench.generators.weights). Cheap; never loads or downloads anything."""
+        from lensbench.generators.weights import weights_identity
+
+        return weights_identity(self.spec, self.load_options.model_path, self.load_options.revision)
+
+    def pipeline(self) -> Any | None:
+        """The loaded pipeline object (diffusers-style: `encode_prompt`, `vae.decode`, `transformer`/`unet`), for
+        the speed suite's stage instrumentation and `--compile`; None when the adapter has none."""
+        return None
+
+    def call_kwargs(self, requests: Sequence[GenerationRequest]) -> dict[str, Any]:
+        """The keyword arguments `generate(requests)` passes to `pipeline()` (fresh CPU generators each time),
+        so a bare `pipeline()(**call_kwargs(requests))` is the same call (speed's harness-overhead check)."""
+        raise NotImplementedError(f"{type(self).__name__} has no single pipeline call")
+
+    def refined_prompts(self) -> list[str] | None:
+        """The prompts the model itself rewrote and encoded in the last `generate` call (one per request; e.g.
+        Lens with enable_reasoner=true), or None when the model did not rewrite them."""
+        return None
 
     def unload(self) -> None:
         """Free memory."""
@@ -177,6 +256,6 @@ def check_resolution(spec: ModelSpec, height: int, width: int) -> None:
     if problems:
         h, w = nearest_valid(spec, height, width)
         raise UserError(
-            f"{height}x{width} is not a valid size for {spec.name}: {'; '.join(problems)}; nearest valid size: {h}x{w} "
-            f"(pass --height {h} --width {w})"
+            f"{format_size(height, width)} (WxH) is not a valid size for {spec.name}: {'; '.join(problems)}; nearest "
+            f"valid size: {format_size(h, w)} (pass --height {h} --width {w}, or --size {format_size(h, w)})"
         )

@@ -7,10 +7,34 @@ here (and an adapter file when no existing adapter fits).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lensbench.generators.base import Constraints, Defaults, ModelSpec, Requirements
 from lensbench.registry import Registry
 
-MODELS: Registry[ModelSpec] = Registry("model")
+
+
+class ModelRegistry(Registry[ModelSpec]):
+    """The registry, plus `diffusers:<repo id or directory>` and bare checkpoint directories, whose specs are read
+    from their model_index.json (lensbench.generators.any_diffusers; imported only for such names)."""
+
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self._read: dict[str, ModelSpec] = {}
+
+    def get(self, name: str) -> ModelSpec:
+        if name in self:
+            return super().get(name)
+        from lensbench.generators import any_diffusers
+
+        if not any_diffusers.wants_spec(name):
+            return super().get(name)  # unknown name: did-you-mean error
+        if name not in self._read:
+            self._read[name] = any_diffusers.spec_from_checkpoint(name)
+        return self._read[name]
+
+
+MODELS: ModelRegistry = ModelRegistry("model")
 
 DIFFUSERS = "lensbench.generators.diffusers_adapter:DiffusersGenerator"
 LENS = "lensbench.generators.lens_adapter:LensGenerator"
@@ -51,6 +75,7 @@ for _name, _repo, _steps, _cfg, _mirror in (
         name=_name, repo_id=_repo, adapter=LENS, pipeline_class="LensPipeline", family="lens",
         defaults=Defaults(steps=_steps, guidance=_cfg, guidance_kind="cfg", negative_prompt="", height=1024, width=1024),
         constraints=_LENS_CONSTRAINTS, requires=_LENS_REQ, presets=_LENS_PRESETS, params_b=3.8,
+        native_size=(1024, 1024), native_presets=True,  # trained on the 1024 and 1440 bucket tables
         licence="MIT (⚠️ per mirror card)", mirrors=(_mirror,), notes=_LENS_NOTES,
         options={"enable_reasoner": False, "dequantize": "auto"},
     ))
@@ -78,10 +103,12 @@ _register(ModelSpec(
     name="qwen-image", repo_id="Qwen/Qwen-Image", adapter=DIFFUSERS, pipeline_class="QwenImagePipeline",
     family="qwen-image",
     defaults=Defaults(steps=50, guidance=4.0, guidance_kind="true_cfg", negative_prompt=" ", height=1328, width=1328),
-    constraints=Constraints(multiple=16, min_side=256, max_pixels=2048 * 2048, min_aspect=0.25, max_aspect=4.0),
+    constraints=Constraints(multiple=16, min_side=256, max_pixels=2048 * 2048, min_aspect=0.25, max_aspect=4.0,
+                            min_steps=2),  # scheduler shift_terminal=0.02 (models.md §3): NaN images at 1 step
     presets={"1:1": (1328, 1328), "16:9": (928, 1664), "9:16": (1664, 928), "4:3": (1104, 1472),
              "3:4": (1472, 1104), "3:2": (1056, 1584), "2:3": (1584, 1056)},
     params_b=20.0, licence="Apache-2.0", requires=Requirements(min_diffusers="0.35.0", gpu_memory_gb=58.8),
+    native_size=(1328, 1328), native_presets=True,
     notes="true_cfg_scale=4 with negative ' ' (guidance_scale alone silently disables CFG).",
 ))
 
@@ -98,6 +125,49 @@ _register(ModelSpec(
              "moe_impl": "eager", "device_map": "auto"},
     notes="80B MoE (13B active); >=3x80 GB GPUs. generation_config defaults guidance 5.0 / flow_shift 3.0 are [3rd (?)].",
 ))
+
+# --- 2026 baselines (update-2026-12.md §2.1, §2.5) ------------------------------------------------------
+_register(ModelSpec(
+    name="qwen-image-2.1", repo_id="Qwen/Qwen-Image-2.1", adapter=DIFFUSERS, pipeline_class="QwenImage21Pipeline",
+    family="qwen-image",
+    defaults=Defaults(steps=40, guidance=1.0, guidance_kind="true_cfg", negative_prompt=None, height=2048, width=2048),
+    # 16x VAE, latents consumed unpatched in 2x2 groups: sides multiple of 32 (pipeline_qwenimage21.py)
+    constraints=Constraints(multiple=32, min_side=512, max_pixels=2752 * 1536, min_aspect=0.25, max_aspect=4.0),
+    presets={"1:1": (2048, 2048), "16:9": (1536, 2752), "9:16": (2752, 1536)},
+    native_size=(2048, 2048), native_presets=True, params_b=7.0, licence="Qwen Research License Agreement",
+    requires=Requirements(min_diffusers="0.42.1", install_hint="pip install -U 'diffusers>=0.42.1' (0.41.x lacks "
+                          "QwenImage21Pipeline)"),
+    defaults_source=("README: 40 steps at 2048x2048 (native); guidance: QwenImage21Pipeline.__call__ default "
+                     "true_cfg_scale=1.0 (no CFG; the README states none). diffusers' output_resolution=1024 only "
+                     "sets the size when none is passed; lensbench always passes it (2048x2048 by default)"),
+    recorded={"rewriter": "off (Qwen/Qwen-Image-2.1-PE-T2I rewrites prompts and picks the aspect ratio; use "
+                          "--rewriter to run one, recorded)", "use_kv_cache": "pipeline default (True)"},
+    notes="7B single-stream DiT, Qwen3-VL 8B encoder, 16x RGBA VAE. Presets: only 1:1 and 16:9 (2752x1536) are "
+          "stated in the README; 9:16 is its transpose. No published GenEval/DPG (?).",
+))
+_HY21_PRESETS = {"1:1": (2048, 2048), "16:9": (1536, 2560), "9:16": (2560, 1536), "4:3": (1792, 2304),
+                 "3:4": (2304, 1792)}
+_HY21_CONSTRAINTS = Constraints(multiple=32, min_side=1024, max_pixels=2048 * 2048, min_aspect=0.25, max_aspect=4.0)
+_HY21_RECORDED = {"reprompt": "off (use_reprompt is not part of diffusers' HunyuanImagePipeline; the README "
+                              "recommends reprompt + refiner for quality)",
+                  "refiner": "off (HunyuanImageRefinerPipeline is a separate model, not run)"}
+for _name, _repo, _steps, _g, _kind, _shift, _what in (
+    ("hunyuan-image-2.1", "hunyuanvideo-community/HunyuanImage-2.1-Diffusers", 50, 3.5, "guider", 5.0, "base"),
+    ("hunyuan-image-2.1-distilled", "hunyuanvideo-community/HunyuanImage-2.1-Distilled-Diffusers", 8, 3.25,
+     "distilled_scale", 4.0, "distilled"),
+):
+    _register(ModelSpec(
+        name=_name, repo_id=_repo, adapter=DIFFUSERS, pipeline_class="HunyuanImagePipeline", family="hunyuan",
+        defaults=Defaults(steps=_steps, guidance=_g, guidance_kind=_kind, negative_prompt="", height=2048, width=2048),
+        constraints=_HY21_CONSTRAINTS, presets=_HY21_PRESETS, native_size=(2048, 2048), native_presets=True,
+        params_b=17.0, licence="Tencent Hunyuan Community License (?; check the model card)",
+        options={"scheduler_shift": _shift},
+        recorded=_HY21_RECORDED,
+        notes=f"{_what} settings from the README ({_steps} steps, guidance {_g:g}, shift {_shift:g}); 2K only "
+              "(\"1K ... will result in artifacts\"); presets 1:1, 16:9 (2560x1536), 4:3 (2304x1792) from the README, "
+              "portrait ones transposed. 17B DiT + MLLM and ByT5 encoders. Diffusers repo ids as in diffusers' "
+              "docs (?)",
+    ))
 
 # --- Reference models (models.md §5) --------------------------------------------------------------
 _register(ModelSpec(
@@ -140,7 +210,7 @@ _register(ModelSpec(
 _register(ModelSpec(
     name="tiny-qwen-image", repo_id=None, adapter=DIFFUSERS, pipeline_class="QwenImagePipeline", family="tiny",
     defaults=Defaults(steps=2, guidance=4.0, guidance_kind="true_cfg", negative_prompt=" ", **_TINY_DEFAULTS),
-    constraints=_TINY_CONSTRAINTS, params_b=0.0, licence="MIT (lensbench)",
+    constraints=replace(_TINY_CONSTRAINTS, min_steps=2), params_b=0.0, licence="MIT (lensbench)",
     local_builder="lensbench.generators.tiny:build_tiny_qwen_image",
     notes="tiny random QwenImagePipeline (same adapter path as qwen-image); needs >= 2 steps (shift_terminal).",
 ))
@@ -150,4 +220,35 @@ _register(ModelSpec(
     constraints=_TINY_CONSTRAINTS, params_b=0.0, licence="MIT (lensbench)",
     local_builder="lensbench.generators.tiny:build_tiny_flux2_klein",
     notes="tiny random Flux2KleinPipeline (same adapter path as flux2-klein-4b).",
+))
+_register(ModelSpec(
+    name="tiny-lens", repo_id=None, adapter=LENS, pipeline_class="LensPipeline", family="tiny",
+    defaults=Defaults(steps=2, guidance=5.0, guidance_kind="cfg", negative_prompt="", **_TINY_DEFAULTS),
+    constraints=replace(_TINY_CONSTRAINTS, max_pixels=1024 * 1024),  # one real 1024² bucket must fit
+    presets={"1:1": (64, 64), "1024/1:1": (1024, 1024)}, params_b=0.0, licence="MIT (lensbench)",
+    requires=Requirements(packages=("lens",), install_hint=_LENS_REQ.install_hint),
+    local_builder="lensbench.generators.tiny:build_tiny_lens",
+    options={"enable_reasoner": False, "dequantize": "auto"},
+    notes="tiny random LensPipeline from the upstream `lens` classes, saved in the published model_index.json "
+          "layout (same adapter path as lens); needs `lens` importable.",
+))
+for _name, _kind, _g, _shift, _what in (
+    ("tiny-hunyuan-image-2.1", "guider", 3.5, 5.0, "base"),
+    ("tiny-hunyuan-image-2.1-distilled", "distilled_scale", 3.25, 4.0, "distilled"),
+):
+    _register(ModelSpec(
+        name=_name, repo_id=None, adapter=DIFFUSERS, pipeline_class="HunyuanImagePipeline", family="tiny",
+        defaults=Defaults(steps=2, guidance=_g, guidance_kind=_kind, negative_prompt="", **_TINY_DEFAULTS),
+        constraints=replace(_TINY_CONSTRAINTS, multiple=32), params_b=0.0, licence="MIT (lensbench)",
+        local_builder=f"lensbench.generators.tiny:build_{_name.replace('-', '_').replace('.', '')}",
+        recorded=_HY21_RECORDED, options={"scheduler_shift": _shift},
+        notes=f"tiny random HunyuanImagePipeline ({_what}; same adapter path as hunyuan-image-2.1"
+              f"{'-distilled' if _what == 'distilled' else ''}); sides multiple of 32 (32x VAE).",
+    ))
+_register(ModelSpec(
+    name="tiny-qwen-image-2.1", repo_id=None, adapter=DIFFUSERS, pipeline_class="QwenImage21Pipeline", family="tiny",
+    defaults=Defaults(steps=2, guidance=1.0, guidance_kind="true_cfg", negative_prompt=None, **_TINY_DEFAULTS),
+    constraints=replace(_TINY_CONSTRAINTS, multiple=32), params_b=0.0, licence="MIT (lensbench)",
+    requires=Requirements(min_diffusers="0.42.1"), local_builder="lensbench.generators.tiny:build_tiny_qwen_image_21",
+    notes="tiny random QwenImage21Pipeline (same adapter path as qwen-image-2.1); RGBA output like the real model.",
 ))

@@ -30,11 +30,35 @@ def _distilled(g: float, negative: str | None, n: int) -> dict[str, Any]:
     return {"guidance_scale": g}
 
 
+def _distilled_scale(g: float, negative: str | None, n: int) -> dict[str, Any]:
+    # HunyuanImage-2.1 distilled: a guidance embedding fed `distilled_guidance_scale` (no CFG pass)
+    return {"distilled_guidance_scale": g}
+
+
+def _guider(g: float, negative: str | None, n: int) -> dict[str, Any]:
+    # HunyuanImage-2.1 base: the scale lives in the pipeline's `guider` component (set by `apply_guider`)
+    kw: dict[str, Any] = {}
+    if negative is not None:
+        kw["negative_prompt"] = [negative] * n
+    return kw
+
+
 GUIDANCE_KWARGS: dict[str, Callable[[float, str | None, int], dict[str, Any]]] = {
     "cfg": _cfg,
     "true_cfg": _true_cfg,
     "distilled": _distilled,
+    "distilled_scale": _distilled_scale,
+    "guider": _guider,
 }
+
+
+def apply_guider(pipe: Any, guidance: float, model: str) -> None:
+    """Guidance kind "guider": give the pipeline's guider component this guidance_scale (a copy via `new`)."""
+    guider = getattr(pipe, "guider", None)
+    if guider is None:
+        raise UserError(f"{model}: the pipeline has no guider component, so guidance {guidance:g} cannot be applied")
+    if guider.config.get("guidance_scale") != guidance:
+        pipe.guider = guider.new(guidance_scale=float(guidance))
 
 
 #: model options consumed at load time; every other model option is passed to the pipeline call
@@ -57,6 +81,7 @@ def apply_scheduler_shift(pipe: Any, shift: float | None, model: str) -> float |
 
 class DiffusersGenerator(Generator):
     pipe: Any = None
+    known_options = LOAD_OPTIONS  # other pipeline arguments: -M pass.KEY=VALUE
 
     def load(self) -> None:
         if self.pipe is not None:  # already loaded (e.g. one generator shared by several runs)
@@ -68,7 +93,8 @@ class DiffusersGenerator(Generator):
         cls = getattr(diffusers, spec.pipeline_class or "DiffusionPipeline", None)
         if cls is None:
             raise UserError(f"diffusers {diffusers.__version__} has no {spec.pipeline_class}; "
-                            f"pip install -U 'diffusers>={spec.requires.min_diffusers or '0'}'")
+                            + (spec.requires.install_hint or
+                               f"pip install -U 'diffusers>={spec.requires.min_diffusers or '0'}'"))
         self.device = loading.resolve_device(opts.device)
         self.dtype_name = loading.resolve_dtype_name(spec, opts.dtype, self.device)
         self.where = loading.weights_location(spec, opts)
@@ -78,7 +104,9 @@ class DiffusersGenerator(Generator):
                                        **loading.dtype_kwargs(loading.torch_dtype(self.dtype_name)))
         except (OSError, ValueError) as exc:
             raise loading.missing_weights_error(spec, self.where, exc) from exc
-        self.scheduler_shift = apply_scheduler_shift(pipe, opts.options.get("scheduler_shift"), spec.name)
+        shift = opts.options.get("scheduler_shift", spec.options.get("scheduler_shift"))
+        self.scheduler_shift = apply_scheduler_shift(pipe, shift, spec.name)
+        self.sample_sigmas = getattr(pipe.config, "sample_sigmas", None)  # QwenImage21: fixes the schedule
         loading.place(pipe, self.device, opts.offload)
         pipe.set_progress_bar_config(disable=True)
         self.pipe = pipe
@@ -103,9 +131,14 @@ class DiffusersGenerator(Generator):
         kw.update(r0.extra)
         return kw
 
+    def pipeline(self) -> Any:
+        return self.pipe
+
     def generate(self, requests: Sequence[GenerationRequest], step_callback: StepCallback | None = None) -> list:
         if self.pipe is None:
             self.load()
+        if self.spec.defaults.guidance_kind == "guider":
+            apply_guider(self.pipe, requests[0].guidance, self.spec.name)
         return loading.call_pipeline(self.pipe, self.call_kwargs(requests), step_callback)
 
     def info(self) -> dict[str, Any]:
@@ -119,6 +152,9 @@ class DiffusersGenerator(Generator):
             "dtype": getattr(self, "dtype_name", None),
             "offload": self.load_options.offload,
             "scheduler_shift": getattr(self, "scheduler_shift", None),
+            "weights_identity": self.weights_identity(),
+            **({"sample_sigmas": list(self.sample_sigmas)} if getattr(self, "sample_sigmas", None) else {}),
+            **self.spec_facts(),
             "noise_device": "cpu",
             "versions": loading.library_versions(),
         }

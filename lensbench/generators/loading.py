@@ -7,25 +7,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lensbench.errors import UserError
+from lensbench.errors import UserError, short_cause
 from lensbench.generators.base import LoadOptions, ModelSpec
+from lensbench.util.device import resolve_device  # noqa: F401 - the one device policy, used by adapters
 
 DTYPES = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16",
           "bfloat16": "bfloat16", "bf16": "bfloat16"}
-
-
-def resolve_device(device: str) -> str:
-    """'auto' -> 'cuda' when available else 'cpu'; an explicit CUDA device must exist."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {device} was requested but CUDA is not available here "
-                        "(torch.cuda.is_available() is False); use --device cpu or run on a GPU machine")
-    if device not in ("cpu", "mps") and not device.startswith("cuda"):
-        raise UserError(f"unknown --device {device!r}; use auto, cpu, cuda or cuda:N")
-    return device
 
 
 def resolve_dtype_name(spec: ModelSpec, dtype: str | None, device: str) -> str:
@@ -57,9 +44,28 @@ def weights_location(spec: ModelSpec, load: LoadOptions) -> str:
 
 
 def missing_weights_error(spec: ModelSpec, where: str, exc: BaseException) -> UserError:
+    first = short_cause(exc, 160)
+    if is_local_dir(where):  # the user's directory: say what is in it, not "download"
+        index = Path(where).expanduser() / "model_index.json"
+        found = None
+        if index.is_file():
+            try:
+                import json
+
+                found = json.loads(index.read_text(encoding="utf-8")).get("_class_name")
+            except (OSError, ValueError, AttributeError):
+                found = None
+        if found and spec.pipeline_class and found != spec.pipeline_class:
+            return UserError(f"{where} holds a {found} checkpoint, but {spec.name} loads a {spec.pipeline_class}; pass "
+                             f"--model-path to a {spec.pipeline_class} checkpoint, or a --model whose pipeline is {found} "
+                             "(see `lensbench models`)")
+        return UserError(f"cannot load {spec.name} from the directory {where} ({first}); it must hold the complete "
+                         f"checkpoint in the published layout (e.g. `lensbench fetch {spec.name} --to {where}` on a "
+                         "machine with a network)")
     offline = os.environ.get("HF_HUB_OFFLINE") == "1"
     why = "the Hugging Face hub is offline (HF_HUB_OFFLINE=1)" if offline else "they could not be found or downloaded"
-    first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+    if os.environ.get("LENSBENCH_HUB_UNREACHABLE") == "1":  # set by the CLI's hub probe (lensbench.util.terminal)
+        why = "the Hugging Face hub is unreachable from here (no network), so only local copies count"
     return UserError(
         f"cannot load weights for {spec.name} from {where}: {why} ({first}); on a machine with a network run "
         f"`lensbench fetch {spec.name}`, or pass --model-path to a local copy"
@@ -162,3 +168,42 @@ def call_pipeline(pipe: Any, kwargs: dict, step_callback=None) -> list:
         kwargs = {**kwargs, "callback_on_step_end": _on_step_end}
     with torch.inference_mode():
         return list(pipe(**kwargs).images)
+
+
+def read_json_file(where: str, filename: str, revision: str | None = None) -> dict | None:
+    """A JSON file of a checkpoint (local directory or Hub repo id; the Hub honours HF_HUB_OFFLINE and its cache),
+    or None when it does not exist there."""
+    import json
+
+    if is_local_dir(where):
+        path = Path(where).expanduser() / filename
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    import huggingface_hub
+    from huggingface_hub import errors
+
+    try:
+        path = huggingface_hub.hf_hub_download(where, filename, revision=revision)
+    except errors.LocalEntryNotFoundError:
+        raise  # offline and not cached: the caller reports missing weights
+    except (errors.EntryNotFoundError, errors.RemoteEntryNotFoundError):
+        return None
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def pipeline_components(index: dict) -> dict[str, tuple[str | None, str | None]]:
+    """model_index.json component entries: name -> (library, class name); (None, None) for empty slots."""
+    return {k: (v[0], v[1]) for k, v in index.items()
+            if not k.startswith("_") and isinstance(v, list) and len(v) == 2}
+
+
+def load_component(cls: Any, where: str, name: str, *, revision: str | None, dtype: Any, **extra: Any) -> Any:
+    """One pipeline component with its own class's `from_pretrained(where, subfolder=name)`; torch modules get
+    the dtype (`dtype=` for transformers 5 / diffusers >= 0.42, else `torch_dtype=`)."""
+    import torch
+
+    kwargs: dict[str, Any] = {"subfolder": name, "revision": revision, **extra}
+    if isinstance(cls, type) and issubclass(cls, torch.nn.Module):
+        from diffusers import ModelMixin
+
+        kwargs.update(dtype_kwargs(dtype) if issubclass(cls, ModelMixin) else {"dtype": dtype})
+    return cls.from_pretrained(where, **kwargs)

@@ -15,7 +15,7 @@ import platform
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from lensbench.errors import UserError
+from lensbench.errors import MissingPackageError, UserError, short_cause
 
 OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "LENSBENCH_OFFLINE")
 
@@ -38,8 +38,7 @@ def go_offline() -> None:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:240] if text else type(exc).__name__
+    return short_cause(exc, 240)
 
 
 def environment_checks() -> tuple[list[Check], list[dict[str, Any]]]:
@@ -155,13 +154,21 @@ def suite_checks(name: str, options: dict[str, Any]) -> list[Check]:
 
 
 def scorer_checks(name: str, options: dict[str, Any], *, load: bool) -> list[Check]:
-    from lensbench.runners.score import make_scorer
+    from lensbench.scorers import make_scorer
 
     what = f"scorer {name}"
     try:
         scorer = make_scorer(name, options)
+        per_backend = getattr(scorer, "doctor_checks", None)  # scorers with several models report each one
+        if callable(per_backend):
+            return [Check(f"{what}: {w}", st, d, f) for w, st, d, f in per_backend(load=load)]
         if load:
             scorer.load()
+    except MissingPackageError as exc:  # `fetch` downloads data and weights; it cannot install packages
+        return [Check(what, "missing", str(exc), exc.install)]
+    except ImportError as exc:
+        return [Check(what, "missing", f"{type(exc).__name__}: {_first_line(exc)}",
+                      f"pip install {exc.name}" if exc.name else "install the missing Python package")]
     except UserError as exc:
         return [Check(what, "missing", str(exc), f"on a machine with a network: lensbench fetch {name}")]
     except Exception as exc:  # noqa: BLE001 - any loading failure is a finding, reported in one line
@@ -189,6 +196,7 @@ def doctor(*, models: list[str] = (), suites: list[str] = (), scorers: list[str]
     if offline:
         go_offline()
     checks, gpus = environment_checks()
+    checks.append(Check("selftest", "info", "prove this machine end to end first (tiny models, no download)", f"lensbench selftest --device {'cuda' if gpus else 'cpu'}"))
     if offline:
         checks.append(Check("offline", "ok", f"{', '.join(OFFLINE_VARS)}=1 set for these checks",
                             "export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 on the GPU node as well"))

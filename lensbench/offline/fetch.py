@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lensbench.errors import UnknownNameError, UserError
+from lensbench.errors import UnknownNameError, UserError, short_cause
 
 
 def _refuse_offline() -> None:
@@ -38,7 +38,7 @@ def _hub_error(exc: BaseException, repo_id: str) -> UserError | None:
     network = any(c.__module__.split(".")[0] in ("httpx", "httpx2", "requests", "urllib3") for c in type(exc).__mro__)
     if network or isinstance(exc, (errors.OfflineModeIsEnabled, errors.LocalEntryNotFoundError, errors.HfHubHTTPError,
                                    OSError)):
-        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        first = short_cause(exc, 160)
         return UserError(f"cannot download {repo_id} from the Hugging Face Hub ({first}); run fetch on a machine with "
                          "a network (set HF_ENDPOINT for a mirror endpoint)")
     return None
@@ -111,12 +111,12 @@ def fetch_suite(name: str, options: dict[str, Any] | None = None) -> dict[str, A
 
 def fetch_scorer(name: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
     _refuse_offline()
-    from lensbench.runners.score import make_scorer
+    from lensbench.scorers import make_scorer
 
     scorer = make_scorer(name, options)
-    downloads = getattr(scorer, "downloads", None)
-    if callable(downloads):
-        got = [fetch_repo(d["repo_id"], revision=d.get("revision")) for d in downloads()]
+    wanted = scorer.downloads()  # declared hook (Scorer.downloads); [] = its own loaders fill their caches
+    if wanted:
+        got = [fetch_repo(d["repo_id"], revision=d.get("revision")) for d in wanted]
         return {"kind": "scorer", "name": scorer.name, "repos": got}
     scorer.load()  # the scorer's own loaders fill their caches (HF, open_clip, ...)
     return {"kind": "scorer", "name": scorer.name, "note": "loaded once; its models are in the local caches",

@@ -29,17 +29,24 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lensbench.baselines import data_dir, read_toml
 from lensbench.errors import UserError
+from lensbench.filecheck import check_typed
 from lensbench.reports.metrics import METRICS
 
 SCHEMA_VERSION = 1
 ENTRY_KEYS = {"model", "metric", "metrics", "value", "values", "source", "measured_by", "ref", "variant", "protocol",
               "uncertain", "note", "comparison", "device", "height", "width", "steps", "batch_size", "compile", "dtype"}
+#: the type of every entry key (lensbench.filecheck.check_typed; values stay strings or numbers, see parse_value)
+ENTRY_TYPES: dict[str, Any] = {
+    "model": str, "metric": str, "metrics": dict[str, Any], "value": str | int | float, "values": dict[str, Any],
+    "source": str, "measured_by": str, "ref": str, "variant": str, "protocol": dict[str, Any] | str, "uncertain": bool,
+    "note": str, "comparison": bool, "device": str, "height": int, "width": int, "steps": int, "batch_size": int,
+    "compile": bool | str, "dtype": str}
 PROTOCOL_KEYS = {"rewriter", "images_per_prompt", "resolution", "steps", "guidance", "seeds", "judge", "notes"}
 MODEL_KEYS = {"name", "display", "kind", "org", "aliases", "focus"}
 _VALUE_RE = re.compile(r"^(?P<q><|≤|~|≈)?\s*(?P<a>\d+(?:\.\d+)?)(?:\s*[-–]\s*(?P<b>\d+(?:\.\d+)?))?$")
@@ -138,11 +145,8 @@ class Baselines:
 
 
 def default_baselines_dir() -> Path:
-    """$LENSBENCH_BASELINES, else ``baselines/`` of the source checkout this package runs from."""
-    env = os.environ.get("LENSBENCH_BASELINES")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "baselines"
+    """$LENSBENCH_BASELINES, else the baseline files shipped with the package (`lensbench.baselines.data_dir`)."""
+    return data_dir()
 
 
 def parse_value(raw: Any, decimals: int) -> tuple[float, str, str, float | None, float | None]:
@@ -167,17 +171,8 @@ def parse_value(raw: Any, decimals: int) -> tuple[float, str, str, float | None,
     return a, (m["q"] or "") + m["a"], q, None, None
 
 
-def _load_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"baseline file {path} is not valid TOML ({exc}); fix its syntax") from None
-    except OSError as exc:
-        raise UserError(f"cannot read baseline file {path} ({exc.strerror})") from None
-
-
 def _load_models(path: Path) -> dict[str, ModelInfo]:
-    data = _load_toml(path)
+    data = read_toml(path)
     models: dict[str, ModelInfo] = {}
     for i, m in enumerate(data.get("model", []), start=1):
         where = f"{path.name} model {i}"
@@ -218,6 +213,8 @@ def _entry_values(entry: dict, models: dict[str, ModelInfo], doc: dict, fname: s
     unknown = sorted(set(entry) - ENTRY_KEYS)
     if unknown:
         raise fail(f"unknown keys {unknown}; allowed keys: {', '.join(sorted(ENTRY_KEYS))}")
+    for key, value in entry.items():  # typed: one line naming the key, the expected type and the file
+        check_typed(key, value, ENTRY_TYPES[key], where=where)
     if model not in models:
         raise fail(f"unknown model {model!r}; add it to models.toml or use one of: {', '.join(sorted(models))}")
     for key in ("source", "measured_by"):
@@ -293,7 +290,7 @@ def load_baselines(directory: str | os.PathLike | None = None) -> Baselines:
     for path in sorted(root.glob("*.toml")):
         if path.name == "models.toml":
             continue
-        data = _load_toml(path)
+        data = read_toml(path)
         if data.get("schema_version") != SCHEMA_VERSION:
             raise UserError(f"{path.name}: schema_version must be {SCHEMA_VERSION}; add `schema_version = {SCHEMA_VERSION}`")
         unknown = sorted(set(data) - {"schema_version", "document", "entry"})

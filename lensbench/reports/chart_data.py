@@ -10,8 +10,9 @@ from lensbench.reports import charts
 from lensbench.reports.baselines import Baselines, PublishedValue
 from lensbench.reports.metrics import METRICS
 from lensbench.reports.run_tables import device_matches, run_metrics
-from lensbench.reports.runs import STAGE_LABELS, STAGES, RunData
+from lensbench.reports.runs import STAGE_LABELS, STAGES, RunData, comparability
 from lensbench.store.run_store import RunStore
+from lensbench.util.sizes import format_size
 
 DATACENTER_GPUS = ("h100", "h800", "h200", "a100", "b200")
 PARETO_METRICS = ("geneval", "oneig_en")
@@ -51,7 +52,7 @@ def published_pareto_points(b: Baselines, metric: str, models: set[str] | None =
             note = f"{q.text} · {lat.text} s, {_short_device(lat.device)}" + (f", {lat.steps} steps" if lat.steps else "")
             points.append(charts.Point(label, lat.value, q.value, _prov(q), _params(b, lat.model), note,
                                        upper_bound=lat.qualifier == "<", uncertain=q.uncertain or lat.uncertain,
-                                       model=lat.model))
+                                       model=lat.model, device=_short_device(lat.device)))
     return sorted(points, key=lambda p: (p.x, p.y, p.label))
 
 
@@ -66,20 +67,21 @@ def _published_series(b: Baselines, metric: str, models: set[str] | None, cats: 
         vals = groups[key]
         label = f"{b.display(model)}{f' ({variant})' if variant else ''} — published, {ref}"
         series.append(charts.BarSeries(label, {c: (v.value, None, None) for c, v in vals.items()}, published=True,
-                                       uncertain=any(v.uncertain for v in vals.values())))
+                                       uncertain=any(v.uncertain for v in vals.values()),
+                                       texts={c: v.text for c, v in vals.items()}))
     return series
 
 
 def published_charts(b: Baselines, out: Path) -> list[Path]:
     paths: list[Path] = []
-    panels = [charts.Panel(f"{METRICS[m].display} (published)", published_pareto_points(b, m)) for m in PARETO_METRICS]
+    panels = [charts.Panel(f"{METRICS[m].display} (published)", published_pareto_points(b, m), full_range=_full_range(m))
+              for m in PARETO_METRICS]
     panels = [p for p in panels if p.points]
     if panels:
         paths += charts.pareto_chart(
             panels, out / "pareto_quality_latency", "Published quality vs latency (marker area ∝ parameters)",
             caption="Latencies as published (sources: tables/speed_memory); devices and resolutions differ, so no "
-                    "frontier is drawn. "
-                    "Hatched = uncertain value.")
+                    "frontier is drawn. Marker shape = device; hatched = uncertain value.")
     for metric in BAR_METRICS:
         info = METRICS[metric]
         cats = list(info.categories)
@@ -88,7 +90,9 @@ def published_charts(b: Baselines, out: Path) -> list[Path]:
             ylabel = f"{info.display} ({info.unit})"
             paths += charts.grouped_bars(series, [(c, info.category_label(c)) for c in cats], out / f"{metric}_categories",
                                          f"{info.display} per category (published)", ylabel,
-                                         caption="All bars are published values (no CIs are published).")
+                                         caption="All bars are published values, labelled as their sources print them (no CIs "
+                                                 "are published).",
+                                         decimals=info.decimals)
     rows = []
     for v in sorted(b.query(metric="geneval", category=None), key=lambda v: (b.order(v.model), not v.by_authors, v.ref,
                                                                               v.variant)):
@@ -102,22 +106,70 @@ def published_charts(b: Baselines, out: Path) -> list[Path]:
 
 
 # -- runs ----------------------------------------------------------------------------------------------------
-def _run_latency(run: RunData, runs: list[RunData]) -> tuple[float, str] | None:
-    """Latency per image for a quality run: a speed row of the same model (closest resolution, batch 1), else
-    the median generation latency recorded by `lensbench generate`."""
+def _same(a, b) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(float(a) - float(b)) < 1e-9
+    return a == b
+
+
+def paired_speed_row(run: RunData, runs: list[RunData]) -> dict | None:
+    """The speed row measured under exactly this quality run's settings: same model, width, height, steps,
+    guidance and dtype (batch 1 preferred). Nothing looser is paired: a 2-step speed row never stands in for a
+    4-step quality run."""
     g = run.generation
-    mp = (g.get("height") or 0) * (g.get("width") or 0) / 1e6
-    rows = [s for r in runs for s in r.speed if s["model"] == run.model and s["status"] == "ok" and s["latency_p50_s"]]
-    if rows:
-        best = min(rows, key=lambda s: (abs((s["megapixels"] or 0) - mp), s["steps"] != g.get("steps"),
-                                        s["batch_size"] or 1, s["device"]))
+    want = {"width": g.get("width"), "height": g.get("height"), "steps": g.get("steps"), "guidance": g.get("guidance"),
+            "dtype": g.get("dtype")}
+    if any(v is None for v in want.values()):
+        return None
+    rows = [s for r in runs for s in r.speed if s["model"] == run.model and s["status"] == "ok" and s["latency_p50_s"]
+            and all(_same(s.get(k), v) for k, v in want.items())]
+    return min(rows, key=lambda s: (s["batch_size"] or 1, s["device"])) if rows else None
+
+
+def per_image_latencies(run: RunData) -> list[float]:
+    """Per-image latency of every ok generation record: its recorded per-image figure, else the per-call latency
+    divided by the number of images the call made (`batch_size`)."""
+    out = []
+    for rec in RunStore(run.path).records("generate"):
+        if rec.get("status") != "ok" or rec.get("reused"):
+            continue  # an image taken from the cache was not timed in this run
+        per = rec.get("latency_per_image_s")
+        if not isinstance(per, (int, float)):
+            lat, batch = rec.get("latency_s"), rec.get("batch_size") or 1
+            per = lat / batch if isinstance(lat, (int, float)) and isinstance(batch, int) and batch > 0 else None
+        if isinstance(per, (int, float)) and per > 0:
+            out.append(float(per))
+    return out
+
+
+def run_device(run: RunData) -> str:
+    env = run.manifest.get("environment") or {}
+    return str(env.get("gpu_name") or run.generation.get("device") or env.get("device") or "")
+
+
+def run_latency(run: RunData, runs: list[RunData]) -> tuple[float, str, str] | None:
+    """(latency per image, how it was obtained, device) for a quality run: the strictly paired speed row's p50
+    divided by its batch size, else the median per-image latency of the run's own generation records."""
+    best = paired_speed_row(run, runs)
+    if best is not None:
         per_image = best["latency_p50_s"] / (best["batch_size"] or 1)
-        return per_image, f"speed p50 {best['width']}x{best['height']} {best['steps']} steps"
-    lat = [rec["latency_s"] for rec in RunStore(run.path).records("generate")
-           if rec.get("status") == "ok" and isinstance(rec.get("latency_s"), (int, float)) and rec["latency_s"] > 0]
+        return per_image, (f"speed p50 {format_size(best['height'], best['width'])} {best['steps']} steps, batch "
+                           f"{best['batch_size']}"), str(best["device"])
+    lat = per_image_latencies(run)
     if lat:
-        return statistics.median(lat), "median generation latency"
+        return statistics.median(lat), "median generation latency per image", run_device(run)
     return None
+
+
+def _mark(run: RunData, scorer: str) -> str:
+    """' (partial)' / ' (off-protocol)' / ' (coverage unknown)' after a measured label; '' for a full run."""
+    status = comparability(next((r for r in run.results if r.scorer == scorer), None), run)[0]
+    return {"full": "", "unknown": " (coverage unknown)"}.get(status, f" ({status})")
+
+
+def _full_range(metric: str) -> tuple[float, float] | None:
+    unit = METRICS[metric].unit if metric in METRICS else ""
+    return {"fraction": (0.0, 1.0), "percent": (0.0, 100.0)}.get(unit)
 
 
 def run_charts(runs: list[RunData], b: Baselines | None, out: Path) -> list[Path]:
@@ -128,16 +180,22 @@ def run_charts(runs: list[RunData], b: Baselines | None, out: Path) -> list[Path
         pts = []
         for r in runs:
             head = [m for m in mets[r.label] if m.metric == metric and m.category is None]
-            lat = _run_latency(r, runs) if head else None
+            lat = run_latency(r, runs) if head else None
             if head and lat:
-                pts.append(charts.Point(f"{r.model} ({r.label})", lat[0], head[0].value, "measured", r.params_b, lat[1]))
+                pts.append(charts.Point(f"{r.model} ({r.label}){_mark(r, head[0].scorer)}", lat[0], head[0].value,
+                                        "measured", r.params_b,
+                                        f"{lat[1]}, {_short_device(lat[2])}" if lat[2] else lat[1], device=lat[2],
+                                        y_ci=(head[0].ci_low, head[0].ci_high)
+                                        if head[0].ci_low is not None and head[0].ci_high is not None else None))
         if pts:
             if b is not None:
                 pts += published_pareto_points(b, metric, models)
-            paths += charts.pareto_chart([charts.Panel(METRICS[metric].display, pts, frontier=True)],
-                                         out / f"pareto_{metric}", f"{METRICS[metric].display} vs latency "
+            paths += charts.pareto_chart([charts.Panel(METRICS[metric].display, pts, frontier=True,
+                                                       full_range=_full_range(metric))],
+                                         out / f"pareto_{metric}", f"{METRICS[metric].display} vs latency per image "
                                          "(marker area ∝ parameters)", caption="Measured and published points are "
-                                         "drawn in different colours; published latencies may be on other devices.")
+                                         "drawn in different colours; marker shape = device (published latencies "
+                                         "are on the devices their sources name).")
             break
     for metric in sorted({m.metric for ms in mets.values() for m in ms if m.category and m.metric in METRICS}):
         info = METRICS[metric]
@@ -146,14 +204,16 @@ def run_charts(runs: list[RunData], b: Baselines | None, out: Path) -> list[Path
             continue
         series = []
         for r in runs:
-            vals = {m.category: (m.value, m.ci_low, m.ci_high) for m in mets[r.label] if m.metric == metric and m.category}
+            ms = [m for m in mets[r.label] if m.metric == metric and m.category]
+            vals = {m.category: (m.value, m.ci_low, m.ci_high) for m in ms}
             if vals:
-                series.append(charts.BarSeries(f"{r.model} — measured, {r.label}", vals))
+                series.append(charts.BarSeries(f"{r.model} — measured, {r.label}{_mark(r, ms[0].scorer)}", vals))
         if b is not None:
             series += _published_series(b, metric, models, cats)
         paths += charts.grouped_bars(series, [(c, info.category_label(c)) for c in cats], out / f"{metric}_categories",
                                      f"{info.display} per category", f"{info.display} ({info.unit})",
-                                     caption="Error bars: 95% bootstrap CIs of measured runs; hatched = published.")
+                                     caption="Whiskers: 95% bootstrap CIs of measured runs; dashed outline = "
+                                             "published, labelled as printed (no CI published).", decimals=info.decimals)
     paths += _speed_charts(runs, b, out)
     return paths
 
@@ -170,14 +230,19 @@ def _speed_charts(runs: list[RunData], b: Baselines | None, out: Path) -> list[P
         key = (s["model"], s["device"], s["steps"], s["batch_size"], s["dtype"], s["compile"])
         label = f"{s['model']} · {s['steps']} steps · batch {s['batch_size']} · {s['dtype']}"
         label += f" · {s['device']}" if len(devices) > 1 else ""
-        ln = lines.setdefault(key, charts.Line(label + (" · compiled" if s["compile"] else ""), [], []))
+        ln = lines.setdefault(key, charts.Line(label + (" · compiled" if s["compile"] else ""), [], [],
+                                               device=s["device"]))
         if s["status"] == "ok" and s["latency_p50_s"] is not None:
             ln.xs.append(s["megapixels"])
             ln.ys.append(s["latency_p50_s"])
-            ln.lo.append(s["latency_min_s"] if s["latency_min_s"] is not None else s["latency_p50_s"])
-            ln.hi.append(s["latency_p90_s"] if s["latency_p90_s"] is not None else s["latency_p50_s"])
+            if s.get("latency_p25_s") is not None and s.get("latency_p75_s") is not None:
+                ln.lo.append(s["latency_p25_s"])
+                ln.hi.append(s["latency_p75_s"])
         elif s["status"] == "oom":
             ln.oom_xs.append(s["megapixels"])
+    for ln in lines.values():
+        if len(ln.lo) != len(ln.ys):  # whiskers for some points only would mislead: none for that line
+            ln.lo, ln.hi = [], []
     published = []
     if b is not None:
         for s in rows:
@@ -188,17 +253,19 @@ def _speed_charts(runs: list[RunData], b: Baselines | None, out: Path) -> list[P
                                      pv.value, pv.megapixels, _prov(pv))
                     if p not in published:
                         published.append(p)
-    title = "Latency vs megapixels (measured" + (f" on {devices[0]})" if len(devices) == 1 else ")")
+    title = "Latency vs megapixels (measured" + (f" on {devices[0]})" if len(devices) == 1 else "; marker = device)")
     paths += charts.latency_vs_megapixels(list(lines.values()), published, out / "latency_vs_megapixels", title)
     stage_rows = []
     for s in sorted(rows, key=lambda s: (s["model"], s["device"], s["megapixels"] or 0, s["steps"] or 0,
                                          s["batch_size"] or 0)):
         if s["status"] == "ok" and s["denoise_s"] is not None:
-            label = f"{s['model']} {s['width']}x{s['height']} {s['steps']} steps b{s['batch_size']}"
+            label = f"{s['model']} {format_size(s['height'], s['width'])} {s['steps']} steps b{s['batch_size']}"
+            label += f" · {_short_device(s['device'])}" if len(devices) > 1 else ""
             stage_rows.append((label, [s[k] or 0.0 for k in STAGES]))
     used = [i for i, _k in enumerate(STAGES) if any(r[1][i] > 0 for r in stage_rows)]
     if stage_rows and used:
         paths += charts.stage_split([(label, [v[i] for i in used]) for label, v in stage_rows],
                                     [STAGE_LABELS[STAGES[i]] for i in used], out / "stage_split",
-                                    "Where the time goes (mean per call)")
+                                    "Where the time goes (mean per call)"
+                                    + (f" on {_short_device(devices[0])}" if len(devices) == 1 else ""))
     return paths

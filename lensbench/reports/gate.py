@@ -6,7 +6,10 @@ WARN (within noise). Without a CI the tolerance alone decides (and the table say
 optionally peak memory) FAILS when current / baseline exceeds a ratio threshold, per matching configuration.
 
 A baseline is a JSON file written by `write_baseline` (``lensbench check RUN --write-baseline FILE``) or
-another run directory.
+another run directory. It records the suite file's sha256 and each scorer's fingerprint (backend, models,
+decision-changing options); a run scored on another suite file or with another scorer fingerprint is refused
+with a one-line error, since its numbers would not measure the same thing. Version-1 baselines (without them)
+are still read; the check then says so.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from typing import Any
 from lensbench.errors import UserError
 from lensbench.reports.runs import RunData, load_run
 from lensbench.reports.tables import Table, fmt_num
+from lensbench.util.sizes import format_size
 
 BASELINE_FORMAT = "lensbench-gate-baseline"
-BASELINE_VERSION = 1
+BASELINE_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
 DEFAULT_TOLERANCE = 0.02  # relative drop (2 % of the baseline value)
 DEFAULT_LATENCY_RATIO = 1.20  # cf. vllm-omni#5108's 20 % latency-overhead gate (design-anchors.md §4.8)
 SPEED_KEY = ("model", "device", "height", "width", "steps", "batch_size", "dtype", "compile")
@@ -100,8 +105,39 @@ def baseline_from_run(run: RunData, *, keep_nan: bool = False) -> dict[str, Any]
               "peak_alloc_gb": s["peak_alloc_gb"]} for s in run.speed]
     quality.sort(key=lambda q: (q["scorer"], q["metric"], q["category"] or ""))
     speed.sort(key=lambda s: tuple(str(s[k]) for k in SPEED_KEY))
+    scorers = {r.scorer: {"fingerprint_id": r.fingerprint_id, "fingerprint": r.fingerprint} for r in run.results}
     return {"format": BASELINE_FORMAT, "version": BASELINE_VERSION, "run_id": run.run_id, "model": run.model,
+            "suite_sha256": (run.manifest.get("suite") or {}).get("checksum"), "scorers": scorers,
             "quality": quality, "speed": speed}
+
+
+def _refuse_mismatches(baseline: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """UserError when the run was made on another suite file or scored under another scorer fingerprint;
+    returns notes on what could not be verified (older baselines)."""
+    notes = []
+    want = baseline.get("suite_sha256")
+    if "suite_sha256" not in baseline:
+        notes.append("baseline records no suite sha256 (version 1): suite identity not verified")
+    elif want and current.get("suite_sha256") != want:
+        got = current.get("suite_sha256")
+        raise UserError(f"the baseline was recorded on suite file sha256 {str(want)[:12]}…, this run used "
+                        f"{str(got)[:12] + '…' if got else 'an unrecorded suite'}; numbers on another prompt set are "
+                        "not comparable: record a new baseline with --write-baseline")
+    base_sc = baseline.get("scorers")
+    if base_sc is None:
+        notes.append("baseline records no scorer fingerprints (version 1): scorer settings not verified")
+        return notes
+    used = {q["scorer"] for q in baseline.get("quality", [])}
+    for scorer in sorted(used):
+        want_fp = (base_sc.get(scorer) or {}).get("fingerprint_id")
+        got_fp = ((current.get("scorers") or {}).get(scorer) or {}).get("fingerprint_id")
+        if want_fp and got_fp != want_fp:
+            raise UserError(f"scorer {scorer!r}: the baseline was scored with fingerprint {want_fp}, this run with "
+                            f"{got_fp or 'none recorded'} (another backend, model or option); re-score the run with "
+                            "the baseline's settings or record a new baseline with --write-baseline")
+        if not want_fp:
+            notes.append(f"baseline records no fingerprint for scorer {scorer!r}: its settings are not verified")
+    return notes
 
 
 def write_baseline(run_dir: str | os.PathLike, path: str | os.PathLike) -> Path:
@@ -131,8 +167,9 @@ def load_gate_baseline(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != BASELINE_FORMAT:
         raise UserError(f"{p} is not a lensbench gate baseline (no \"format\": \"{BASELINE_FORMAT}\"); "
                         "write one with --write-baseline or pass a run directory")
-    if data.get("version") != BASELINE_VERSION:
-        raise UserError(f"{p}: baseline version {data.get('version')!r} is not supported (expected {BASELINE_VERSION})")
+    if data.get("version") not in SUPPORTED_VERSIONS:
+        raise UserError(f"{p}: baseline version {data.get('version')!r} is not supported (expected one of "
+                        f"{', '.join(map(str, SUPPORTED_VERSIONS))}); rewrite it with --write-baseline")
     for key in ("quality", "speed"):
         if not isinstance(data.get(key, []), list):
             raise UserError(f"{p}: {key!r} must be a list")
@@ -207,7 +244,7 @@ def _quality_check(b: dict[str, Any], cur: dict[str, Any] | None, tol: Tolerance
 
 def _speed_name(s: dict[str, Any]) -> str:
     comp = " compiled" if s.get("compile") else ""
-    return f"{s['model']} {s['width']}x{s['height']} {s['steps']} steps b{s['batch_size']} {s['dtype']}{comp} @ {s['device']}"
+    return f"{s['model']} {format_size(s['height'], s['width'])} {s['steps']} steps b{s['batch_size']} {s['dtype']}{comp} @ {s['device']}"
 
 
 def _ratio_check(kind: str, b: dict[str, Any], cur: dict[str, Any] | None, stat: str, limit: float, unit: str) -> Check:
@@ -232,6 +269,7 @@ def check_run(run_dir: str | os.PathLike, baseline: dict[str, Any], tol: Toleran
     current = baseline_from_run(run, keep_nan=True)
     if not baseline.get("quality") and not baseline.get("speed"):
         raise UserError("the baseline has no quality metrics and no speed rows; nothing to check against")
+    notes = _refuse_mismatches(baseline, current) if baseline.get("quality") else []
     cur_q = {(q["scorer"], q["metric"], q["category"]): q for q in current["quality"]}
     checks = [_quality_check(b, cur_q.get((b["scorer"], b["metric"], b.get("category"))), tol)
               for b in baseline.get("quality", [])]
@@ -249,7 +287,8 @@ def check_run(run_dir: str | os.PathLike, baseline: dict[str, Any], tol: Toleran
                 c.status = "SKIP"
     order = {"FAIL": 0, "MISSING": 1, "WARN": 2, "IMPROVED": 3, "PASS": 4, "SKIP": 5}
     checks.sort(key=lambda c: (order[c.status], c.kind, c.name))
-    return GateResult(checks, {**tol.settings(), "run": str(run_dir), "baseline_run_id": baseline.get("run_id")})
+    return GateResult(checks, {**tol.settings(), "run": str(run_dir), "baseline_run_id": baseline.get("run_id"),
+                               "notes": notes})
 
 
 def gate_table(result: GateResult) -> Table:

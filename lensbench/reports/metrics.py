@@ -1,14 +1,22 @@
 """The metric vocabulary shared by published baselines, run results, tables, charts and the gate.
 
 Every published value in ``baselines/*.toml`` names a metric from `METRICS`; run results
-(``results/<scorer>.json``) are mapped onto the same names through `RUN_METRIC_ALIASES` so a published and
-a reproduced number can be set side by side. Units are the ones the benchmarks print (GenEval, OneIG,
-LongText, CVTG-2K: fraction in [0, 1]; DPG-Bench, TIIF: percent 0-100).
+(``results/<scorer>.json``) are mapped onto the same names through `canonical_metric`: a scorer declares, per
+metric it emits, a `MetricMeta` (``Scorer.metrics_meta``) whose ``canonical`` names the published metric, so a
+published and a reproduced number can be set side by side. A run metric without a published counterpart is
+called ``"<scorer>:<metric>"`` and ``METRICS.get("<scorer>:<metric>")`` describes it from the scorer's
+`MetricMeta` (display name, unit, decimals, direction): adding a scorer needs no edit here. Units are the ones
+the benchmarks print (GenEval, OneIG, LongText, CVTG-2K: fraction in [0, 1]; DPG-Bench, TIIF: percent 0-100).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from lensbench.scorers.dpg.scorer import DPG_CATEGORIES
+from lensbench.scorers.geneval.scorer import GENEVAL_TAG_DISPLAY, GENEVAL_TAGS
 
 
 @dataclass(frozen=True)
@@ -29,10 +37,7 @@ class MetricInfo:
         return self.category_display.get(category, category.replace("_", " ").capitalize())
 
 
-_GENEVAL_TAGS = ("single_object", "two_object", "counting", "colors", "position", "color_attr")
-_GENEVAL_DISPLAY = {"single_object": "Single", "two_object": "Two", "counting": "Counting", "colors": "Colors",
-                    "position": "Position", "color_attr": "Attr. binding"}
-_DPG_CATS = ("global", "entity", "attribute", "relation", "other")
+_GENEVAL_TAGS, _GENEVAL_DISPLAY, _DPG_CATS = GENEVAL_TAGS, GENEVAL_TAG_DISPLAY, DPG_CATEGORIES  # the scorers' own
 _ONEIG_DIMS = ("alignment", "text", "reasoning", "style", "diversity")
 _CVTG_REGIONS = ("regions_2", "regions_3", "regions_4", "regions_5")
 _CVTG_DISPLAY = {f"regions_{n}": f"{n} regions" for n in range(2, 6)}
@@ -42,7 +47,22 @@ def _m(*args, **kw) -> MetricInfo:
     return MetricInfo(*args, **kw)
 
 
-METRICS: dict[str, MetricInfo] = {m.name: m for m in (
+class _Vocabulary(dict):
+    """The published metrics (iteration, ``in``) plus, for `get`/`[]`, ``"<scorer>:<metric>"`` names described by
+    the scorer's `MetricMeta`."""
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        info = dict.get(self, key)
+        return info if info is not None else (_scorer_metric_info(key) or default)
+
+    def __getitem__(self, key: str) -> MetricInfo:
+        info = self.get(key)
+        if info is None:
+            raise KeyError(key)
+        return info
+
+
+METRICS: dict[str, MetricInfo] = _Vocabulary({m.name: m for m in (
     # --- quality benchmarks (protocols in shared/reference/benchmarks.md) ---
     _m("geneval", "GenEval", "fraction", "quality", categories=_GENEVAL_TAGS, category_display=_GENEVAL_DISPLAY),
     _m("dpg", "DPG", "percent", "quality", decimals=2, categories=_DPG_CATS),
@@ -87,9 +107,10 @@ METRICS: dict[str, MetricInfo] = {m.name: m for m in (
     _m("train_gpus", "Training GPUs", "GPUs", "compute", decimals=0, needs_device=True),
     _m("pretrain_iters", "Pre-training iterations", "iters", "compute", decimals=0,
        categories=("stage_1", "stage_2"), category_display={"stage_1": "Stage 1", "stage_2": "Stage 2"}),
-)}
+)})
 
-#: run-result metric names (as scorers write them) -> canonical metric name above
+#: legacy run-result metric names (older results files) -> canonical metric name above; current scorers declare
+#: theirs in ``metrics_meta`` (see `scorer_aliases`)
 RUN_METRIC_ALIASES: dict[str, str] = {
     "geneval": "geneval", "geneval_overall": "geneval", "geneval_score": "geneval",
     "dpg": "dpg", "dpg_bench": "dpg", "dpg-bench": "dpg", "dpg_score": "dpg",
@@ -109,6 +130,46 @@ _HEADLINE_NAMES = {"overall", "all", "total", ""}
 UNIT_FACTORS = {("fraction", "percent"): 100.0, ("percent", "fraction"): 0.01}
 
 
+def _scorer_meta(scorer: str, metric: str) -> Any:
+    from lensbench.scorers import SCORERS, scorer_class
+
+    if scorer not in SCORERS:
+        return None
+    try:
+        cls = scorer_class(scorer)
+    except ImportError:  # a registered scorer whose optional dependencies are missing
+        return None
+    return (getattr(cls, "metrics_meta", None) or {}).get(metric) if cls is not None else None
+
+
+@lru_cache(maxsize=None)
+def _scorer_metric_info(name: str) -> MetricInfo | None:
+    scorer, sep, metric = name.partition(":")
+    meta = _scorer_meta(scorer, metric) if sep else None
+    if meta is None:
+        return None
+    return MetricInfo(name, meta.display, meta.unit, meta.kind, higher_is_better=meta.higher_is_better,
+                      decimals=meta.decimals, categories=tuple(meta.categories),
+                      category_display=dict(meta.category_display))
+
+
+@lru_cache(maxsize=1)
+def scorer_aliases() -> dict[str, str]:
+    """Run metric name -> canonical metric, from every registered scorer's ``metrics_meta`` (``canonical``)."""
+    from lensbench.scorers import SCORERS, scorer_class
+
+    out: dict[str, str] = {}
+    for name in SCORERS.names():
+        try:
+            cls = scorer_class(name)
+        except ImportError:
+            continue
+        for metric, meta in (getattr(cls, "metrics_meta", None) or {}).items():
+            if meta.canonical:
+                out[metric.lower()] = meta.canonical
+    return out
+
+
 def metric_info(name: str) -> MetricInfo | None:
     return METRICS.get(name)
 
@@ -116,7 +177,7 @@ def metric_info(name: str) -> MetricInfo | None:
 def canonical_metric(name: str) -> str | None:
     """Canonical metric for a run-result metric name, or None when it has no published counterpart."""
     key = name.strip().lower()
-    return RUN_METRIC_ALIASES.get(key) or (key if key in METRICS else None)
+    return scorer_aliases().get(key) or RUN_METRIC_ALIASES.get(key) or (key if dict.__contains__(METRICS, key) else None)
 
 
 def canonical_category(metric: str, category: str | None) -> str | None:
@@ -136,3 +197,7 @@ def convert_unit(value: float | None, from_unit: str, to_unit: str) -> float | N
 def display_name(metric: str) -> str:
     info = METRICS.get(metric)
     return info.display if info else metric
+
+
+__all__ = ["MetricInfo", "METRICS", "RUN_METRIC_ALIASES", "CATEGORY_ALIASES", "metric_info", "canonical_metric",
+           "canonical_category", "convert_unit", "display_name", "scorer_aliases"]

@@ -13,6 +13,7 @@ from collections import defaultdict
 from lensbench.reports.baselines import Baselines, PublishedValue
 from lensbench.reports.metrics import METRICS
 from lensbench.reports.tables import UNCERTAIN_MARK, UNCERTAIN_NOTE, Table
+from lensbench.util.sizes import format_size
 
 HEADLINE = ("geneval", "dpg", "oneig_en", "oneig_zh", "longtext_en", "longtext_zh", "cvtg_word_acc", "tiif_short",
             "tiif_long")
@@ -117,7 +118,7 @@ def long_table(b: Baselines, name: str, title: str, metrics: tuple[str, ...] | N
     for v in vals:
         info = METRICS[v.metric]
         metric = info.display if v.category is None else f"{info.display}: {info.category_label(v.category)}"
-        res = f"{v.width}x{v.height}" if v.width and v.height else ""
+        res = format_size(v.height, v.width) if v.width and v.height else ""
         row = [b.display(v.model), metric, v.text if full else cell(v), info.unit, v.device, res,
                str(v.steps or ""), _settings(v), v.measured_by, v.ref]
         row += [v.source, "yes" if v.uncertain else "no", v.note] if full else [v.note]

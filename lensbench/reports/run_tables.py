@@ -10,14 +10,19 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+from lensbench.baselines import device_matches
 from lensbench.reports.baselines import Baselines, PublishedValue
 from lensbench.reports.metrics import METRICS, canonical_category, canonical_metric, convert_unit
 from lensbench.reports.published_tables import cell as published_cell
-from lensbench.reports.runs import STAGE_LABELS, STAGES, RunData
+from lensbench.reports.runs import STAGE_LABELS, STAGES, ResultSet, RunData, comparability
 from lensbench.reports.tables import UNCERTAIN_NOTE, Table, fmt_ci, fmt_num, fmt_signed
 from lensbench.store.results import MetricValue
+from lensbench.util.sizes import format_size
 
 CI_NOTE = "Ours: value [95% bootstrap CI] computed by lensbench from the run's per-prompt scores."
+COVERAGE_NOTE = ("Protocol: our generation settings, then the scorer's coverage (prompts scored / in the benchmark, "
+                 "categories present), scorer backend and prompt language; 'coverage unknown' = the results predate "
+                 "coverage records (re-score to get them), never assumed full.")
 _METRIC_ORDER = {m: i for i, m in enumerate(METRICS)}
 
 
@@ -47,6 +52,21 @@ class RunMetric:
 
     def text(self) -> str:
         return fmt_ci(self.value, self.ci_low, self.ci_high, self.decimals)
+
+
+def result_set(run: RunData, scorer: str) -> ResultSet | None:
+    return next((r for r in run.results if r.scorer == scorer), None)
+
+
+def run_protocol(run: RunData, scorers: list[str]) -> str:
+    """Generation protocol plus the coverage of each scorer behind the row's numbers."""
+    parts = [run.protocol_text()]
+    scorers = list(dict.fromkeys(scorers))
+    for sc in scorers:
+        rs = result_set(run, sc)
+        text = rs.coverage_text() if rs is not None else "coverage unknown"
+        parts.append(f"{sc}: {text}" if len(scorers) > 1 else text)
+    return "; ".join(parts)
 
 
 def run_metrics(run: RunData) -> list[RunMetric]:
@@ -103,8 +123,10 @@ def _grid(name: str, title: str, runs: list[RunData], columns: list[tuple[str, s
     t = Table(name, title, ["Model", "Run", "Provenance", "Protocol"] + labels, numeric=set(range(4, 4 + len(columns))))
     for run in sorted((r for r in runs if r.results), key=lambda r: _run_sort(b, r)):
         vals = {(m.metric, m.category): m for m in run_metrics(run)}
-        t.add([_display_model(b, run), run.label, "measured (this run)", run.protocol_text()]
-              + [vals[c].text() if c in vals else "" for c in columns])
+        used = [vals[c].scorer for c in columns if c in vals]
+        t.add([_display_model(b, run), run.label, "measured (this run)", run_protocol(run, used)]
+              + [vals[c].text() if c in vals else "" for c in columns],
+              numbers={4 + i: (vals[c].value, vals[c].ci_low, vals[c].ci_high) for i, c in enumerate(columns) if c in vals})
     uncertain = False
     if b is not None:
         groups = _published_rows(b, runs, columns)
@@ -117,7 +139,7 @@ def _grid(name: str, title: str, runs: list[RunData], columns: list[tuple[str, s
             t.add([b.display(model) + (f" ({variant})" if variant else ""), "",
                    f"published: {ref} ({measured_by})", "; ".join(proto)]
                   + [" / ".join(published_cell(v) for v in cells.get(c, [])) for c in columns])
-    t.notes.append(CI_NOTE)
+    t.notes += [CI_NOTE, COVERAGE_NOTE]
     if uncertain:
         t.notes.append(UNCERTAIN_NOTE)
     return t
@@ -150,36 +172,37 @@ def category_tables(runs: list[RunData], b: Baselines | None = None) -> list[Tab
     return tables
 
 
-def device_matches(published: str, measured: str) -> bool:
-    """True when every model token of the published device (e.g. 'h100', 'a100', '80gb') is in ours."""
-    tokens = [t for t in re.findall(r"[a-z0-9]+", published.lower()) if re.search(r"\d", t)
-              and not re.fullmatch(r"\d+x", t)]
-    mine = measured.lower()
-    return bool(tokens) and all(t in mine for t in tokens)
-
-
 def _pvr_row(b: Baselines, run: RunData, pv: PublishedValue, ours: str, ci: str, value: float | None,
-             lo: float | None, hi: float | None, decimals: int, protocol: str) -> list[str]:
+             lo: float | None, hi: float | None, decimals: int, protocol: str, status: tuple[str, str],
+             allow_partial: bool) -> list[str]:
     info = METRICS[pv.metric]
     point = pv.qualifier in ("", "~", "range")
-    diff = fmt_signed(value - pv.value, decimals) if (value is not None and point) else ""
-    if not point:
+    comparable = status[0] == "full" or allow_partial
+    diff = fmt_signed(value - pv.value, decimals) if (value is not None and point and comparable) else ""
+    if not comparable:
+        outside = ""
+    elif not point:
         outside = "n/a (bound)"
     elif lo is None or hi is None:
         outside = "no CI"
     else:
         outside = "yes" if (pv.value < lo or pv.value > hi) else "no"
     category = info.category_label(pv.category) if (info.categories or pv.category) else ""
+    comparison = "comparable" if status[0] == "full" else f"{status[0]}: {status[1]}" if status[1] else status[0]
     return [b.display(pv.model), info.display, category, published_cell(pv), pv.ref,
-            pv.measured_by, pv.protocol_text() or pv.device, ours, ci, protocol, diff, outside, run.label]
+            pv.measured_by, pv.protocol_text() or pv.device, ours, ci, protocol, comparison, diff, outside, run.label]
 
 
-def published_vs_reproduced(runs: list[RunData], b: Baselines) -> Table:
+def published_vs_reproduced(runs: list[RunData], b: Baselines, *, allow_partial: bool = False) -> Table:
+    """Every run metric next to every published value of the same model, metric and category. Only rows whose
+    run covers the whole benchmark under the official protocol get a difference; partial, off-protocol and
+    unknown-coverage rows are shown marked, without one (with `allow_partial`: with one, still marked)."""
     t = Table("published_vs_reproduced", "Published vs reproduced",
               ["Model", "Metric", "Category", "Published", "Reported in", "Measured by", "Published protocol", "Ours",
-               "Our 95% CI", "Our protocol", "Difference (ours − published)", "Outside our CI?", "Run"],
-              numeric={3, 7, 10})
-    rows: list[tuple[tuple, list[str]]] = []
+               "Our 95% CI", "Our protocol", "Comparison", "Difference (ours − published)", "Outside our CI?", "Run"],
+              numeric={3, 7, 11})
+    rows: list[tuple[tuple, list[str], dict]] = []
+    held_back = 0
     for run in runs:
         model = b.resolve_model(run.model)
         if model is None:
@@ -187,12 +210,15 @@ def published_vs_reproduced(runs: list[RunData], b: Baselines) -> Table:
         for m in run_metrics(run):
             if not m.canonical:
                 continue
+            status = comparability(result_set(run, m.scorer), run)
             for pv in b.query(model=model, metric=m.metric, category=m.category):
                 ci = f"[{fmt_num(m.ci_low, m.decimals)}, {fmt_num(m.ci_high, m.decimals)}]" if m.ci_low is not None else ""
                 row = _pvr_row(b, run, pv, fmt_num(m.value, m.decimals), ci, m.value, m.ci_low, m.ci_high,
-                               m.decimals, run.protocol_text())
+                               m.decimals, run_protocol(run, [m.scorer]), status, allow_partial)
+                held_back += status[0] != "full" and not allow_partial
                 rows.append(((b.order(model), _metric_sort(m.metric), _cat_sort(m.metric, m.category),
-                              not pv.by_authors, pv.ref, pv.variant, run.label), row))
+                              not pv.by_authors, pv.ref, pv.variant, run.label), row,
+                             {7: (m.value, m.ci_low, m.ci_high)}))
         for s in run.speed:
             if s["status"] != "ok" or s["latency_p50_s"] is None or (s["batch_size"] or 1) != 1:
                 continue  # published latencies are per single image
@@ -201,24 +227,33 @@ def published_vs_reproduced(runs: list[RunData], b: Baselines) -> Table:
                     continue
                 if (pv.height and (pv.height, pv.width) != (s["height"], s["width"])) or (pv.steps and pv.steps != s["steps"]):
                     continue
-                proto = f"{s['width']}x{s['height']}, {s['steps']} steps, batch {s['batch_size']}, p50 over {s['n']} calls"
-                row = _pvr_row(b, run, pv, fmt_num(s["latency_p50_s"], 3), "", s["latency_p50_s"], None, None, 3, proto)
+                proto = f"{format_size(s['height'], s['width'])}, {s['steps']} steps, batch {s['batch_size']}, p50 over {s['n']} calls"
+                row = _pvr_row(b, run, pv, fmt_num(s["latency_p50_s"], 3), "", s["latency_p50_s"], None, None, 3, proto,
+                               ("full", ""), allow_partial)
                 rows.append(((b.order(model), _metric_sort("latency_s"), (0, 0, ""), not pv.by_authors, pv.ref,
-                              pv.variant, run.label), row))
-    for _key, row in sorted(rows, key=lambda kr: kr[0]):
-        t.add(row)
+                              pv.variant, run.label), row, {7: (s["latency_p50_s"], None, None)}))
+    for _key, row, nums in sorted(rows, key=lambda kr: kr[0]):
+        t.add(row, numbers=nums)
     t.notes += [
         "Difference = ours − published, in the metric's unit. 'Outside our CI?' = the published value lies outside our "
         "95% bootstrap CI. Protocols differ (rewriter, images per prompt, resolution, scorer backend): read them first.",
+        "Comparison: 'comparable' = our run scored the whole benchmark under the official protocol; 'partial' "
+        "(a subset of prompts or categories), 'off-protocol' (non-official scorer backend, judge, metadata, rewriter, "
+        "off-native size ...) and 'unknown' (coverage not recorded) rows get no difference"
+        + (" unless --allow-partial is given (it is: their differences are shown, still marked)." if allow_partial
+           else "; pass --allow-partial to show it, still marked."),
         "Published latencies are compared only when the published device matches ours.",
     ]
+    if held_back:
+        t.notes.insert(0, f"{held_back} row(s) are partial, off-protocol or of unknown coverage and are kept out of "
+                          "the differences.")
     if not t.rows:
         t.notes.insert(0, "No run metric has a published counterpart for the same model.")
     return t
 
 
 def _res(s: dict) -> str:
-    return f"{s['width']}x{s['height']}" if s["width"] and s["height"] else ""
+    return format_size(s["height"], s["width"]) if s["width"] and s["height"] else ""
 
 
 def _speed_sort(s: dict) -> tuple:

@@ -1,7 +1,10 @@
 """A small table model with deterministic renderers: Markdown, CSV, LaTeX (booktabs), HTML, plain text.
 
 Cells are pre-formatted strings (so every format shows the same digits); notes are printed under the table
-(not in CSV). No pandas: the output must be byte-for-byte reproducible for the committed published report.
+(not in CSV). A cell may also carry its numbers (`Table.add(row, numbers={col: (value, ci_low, ci_high)})`):
+the CSV then holds the value and its CI in numeric columns (``<col>``, ``<col> CI low``, ``<col> CI high``)
+instead of the "0.812 [0.790, 0.833]" text. CSV is written by pandas; every renderer is deterministic, so the
+committed published report regenerates byte for byte.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lensbench.errors import UserError
+from lensbench.util.table import align
 
 FORMATS = ("md", "csv", "latex", "html")
 EXTENSIONS = {"md": "md", "csv": "csv", "latex": "tex", "html": "html", "text": "txt"}
@@ -30,18 +34,23 @@ class Table:
     rows: list[list[str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     numeric: set[int] = field(default_factory=set)  # right-aligned column indexes
+    numbers: list[dict[int, tuple]] = field(default_factory=list)  # per row: col -> (value, ci_low, ci_high)
 
-    def add(self, row: list[str]) -> None:
+    def add(self, row: list[str], numbers: dict[int, tuple] | None = None) -> None:
         if len(row) != len(self.columns):
             raise ValueError(f"table {self.name}: row has {len(row)} cells, expected {len(self.columns)}")
         self.rows.append([str(c) for c in row])
+        while len(self.numbers) < len(self.rows) - 1:
+            self.numbers.append({})
+        self.numbers.append(dict(numbers or {}))
 
     def drop_empty_columns(self, keep: int = 1) -> "Table":
         """Remove columns (after the first `keep`) whose cells are all empty."""
         cols = [i for i in range(len(self.columns)) if i < keep or any(r[i] for r in self.rows)]
         numeric = {cols.index(i) for i in self.numeric if i in cols}
+        nums = [{cols.index(i): v for i, v in n.items() if i in cols} for n in self.numbers]
         return Table(self.name, self.title, [self.columns[i] for i in cols], [[r[i] for i in cols] for r in self.rows],
-                     list(self.notes), numeric)
+                     list(self.notes), numeric, nums)
 
 
 def parse_formats(spec: str | list[str] | tuple[str, ...]) -> list[str]:
@@ -97,12 +106,39 @@ def to_markdown(t: Table, heading: bool = True) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _csv_number(x) -> str:
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else format(float(x), ".6g")
+
+
+def csv_frame(t: Table):
+    """The table as a pandas DataFrame for CSV: columns with CIs become value / CI low / CI high numeric columns."""
+    import pandas as pd
+
+    nums = t.numbers + [{}] * (len(t.rows) - len(t.numbers))
+    ci_cols = {i for n in nums for i, v in n.items() if len(v) > 1 and v[1] is not None}
+    columns: list[str] = []
+    for i, col in enumerate(t.columns):
+        columns += [col, f"{col} CI low", f"{col} CI high"] if i in ci_cols else [col]
+    rows = []
+    for r, n in zip(t.rows, nums):
+        row: list[str] = []
+        for i, cell in enumerate(r):
+            if i not in ci_cols:
+                row.append(cell)
+            elif i in n:
+                row += [_csv_number(x) for x in (tuple(n[i]) + (None, None))[:3]]
+            else:
+                row += [cell, "", ""]
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns, dtype=object)
+
+
 def to_csv(t: Table) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(t.columns)
-    w.writerows(t.rows)
-    return buf.getvalue()
+    if not t.rows:  # pandas writes a header-only frame the same way, but without the import cost
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(t.columns)
+        return buf.getvalue()
+    return csv_frame(t).to_csv(index=False, lineterminator="\n")
 
 
 _LATEX_MAP = {
@@ -148,13 +184,7 @@ def to_html(t: Table) -> str:
 
 def to_text(t: Table) -> str:
     """Aligned plain text for terminals."""
-    widths = [max(len(c), *(len(r[i]) for r in t.rows)) if t.rows else len(c) for i, c in enumerate(t.columns)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in t.numeric else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    out = [line(t.columns), "  ".join("-" * w for w in widths)] + [line(r) for r in t.rows]
-    return "\n".join(out) + "\n"
+    return "\n".join(align([t.columns, *t.rows], numeric=t.numeric)) + "\n"
 
 
 RENDERERS = {"md": to_markdown, "csv": to_csv, "latex": to_latex, "html": to_html, "text": to_text}

@@ -5,16 +5,30 @@ prompt is recorded next to each image; scoring always judges against the origina
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from lensbench.options import parse_options
 from lensbench.registry import Registry
 
 
-class Rewriter:
-    name = "none"
+@dataclass(frozen=True)
+class NoOptions:
+    """The identity rewriter takes no options."""
 
-    def __init__(self, options: dict[str, Any] | None = None):
+
+class Rewriter:
+    """Base rewriter: `Options` is the typed options dataclass (lensbench.options); `self.opts` holds the parsed
+    options, `self.options` the raw mapping they came from. ``trust_remote_code`` is never an option (a grid or
+    config file must not turn it on): it is a keyword argument that only the CLI flag / Python API sets."""
+
+    name = "none"
+    Options: type = NoOptions
+
+    def __init__(self, options: dict[str, Any] | None = None, *, trust_remote_code: bool = False):
         self.options = dict(options or {})
+        self.opts = parse_options(self.Options, self.options, owner=f"rewriter {self.name!r}")
+        self.trust_remote_code = bool(trust_remote_code)
 
     def identity(self) -> dict[str, Any]:
         """What makes rewrites differ (backend, model, settings); never secrets."""
@@ -31,5 +45,6 @@ REWRITERS.register("openai", "lensbench.rewriters.openai_compat:OpenAIChatRewrit
 REWRITERS.register("transformers", "lensbench.rewriters.transformers_llm:TransformersRewriter", aliases=("hf",))
 
 
-def make_rewriter(name: str, options: dict[str, Any] | None = None) -> Rewriter:
-    return REWRITERS.get(name)(options)
+def make_rewriter(name: str, options: dict[str, Any] | None = None, *, trust_remote_code: bool = False) -> Rewriter:
+    """The rewriter `name` with its options parsed; `trust_remote_code` comes only from the CLI flag / API."""
+    return REWRITERS.get(name)(options, trust_remote_code=trust_remote_code)

@@ -7,22 +7,28 @@ entry and a resumed or repeated run (another ablation cell, another run director
 rewriters (temperature > 0) therefore give each prompt ONE rewrite that all cells share. The default cache
 directory is ``${LENSBENCH_CACHE:-~/.cache/lensbench}/rewrites``; option ``cache_dir`` moves it, ``cache=false``
 turns it off. Neither is part of the identity, nor is anything about how a backend is reached (timeouts, retries).
+
+Options are typed dataclasses (lensbench.options): `CacheOptions` (cache, cache_dir, on_empty) and
+`PromptOptions` (+ system_prompt, system_prompt_file) are the shared bases each rewriter's `Options` extends.
+Every rewrite is scrubbed of registered secrets (lensbench.redact) before it is cached or returned.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from lensbench.errors import UserError
+from lensbench.redact import scrub_secrets
 from lensbench.rewriters import Rewriter
 from lensbench.store.atomic import write_json_atomic
+from lensbench.util.files import cache_root as lensbench_cache_root
 
 #: lensbench's default instruction for LLM rewriters (own wording; same intent as the Lens reasoner's, models.md 1.8)
 DEFAULT_SYSTEM_PROMPT = (
@@ -64,48 +70,51 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def system_prompt_from(options: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class CacheOptions:
+    """Options every cached rewriter has. ``cache`` and ``cache_dir`` never change a rewrite (not identity)."""
+
+    cache: bool = True
+    cache_dir: str | None = None
+    on_empty: Literal["original", "error"] = "original"
+
+
+@dataclass(frozen=True)
+class PromptOptions(CacheOptions):
+    """+ the instruction an LLM rewriter is given."""
+
+    system_prompt: str | None = None
+    system_prompt_file: str | None = None
+
+
+def system_prompt_from(opts: PromptOptions) -> str:
     """Option ``system_prompt`` (text) or ``system_prompt_file`` (path), else lensbench's default."""
-    if options.get("system_prompt_file"):
-        p = Path(str(options["system_prompt_file"])).expanduser()
+    if opts.system_prompt_file:
+        p = Path(opts.system_prompt_file).expanduser()
         try:
             return p.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise UserError(f"rewriter system_prompt_file {p} cannot be read ({exc.strerror}); fix the path") from None
-    return str(options.get("system_prompt") or DEFAULT_SYSTEM_PROMPT)
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise UserError(f"rewriter system_prompt_file {p} cannot be read ({why}); fix the path") from None
+    return opts.system_prompt or DEFAULT_SYSTEM_PROMPT
 
 
-def as_bool(value: Any, default: bool) -> bool:
-    if value is None:
-        return default
-    if isinstance(value, str):
-        return value.strip().lower() not in ("0", "false", "no", "off", "")
-    return bool(value)
-
-
-def cache_root(options: dict[str, Any]) -> Path:
-    if options.get("cache_dir"):
-        return Path(str(options["cache_dir"])).expanduser()
-    return Path(os.environ.get("LENSBENCH_CACHE") or "~/.cache/lensbench").expanduser() / "rewrites"
+def cache_root(opts: CacheOptions) -> Path:
+    if opts.cache_dir:
+        return Path(opts.cache_dir).expanduser()
+    return lensbench_cache_root() / "rewrites"
 
 
 class CachedRewriter(Rewriter):
     """Subclasses set `name`, implement `settings()` (what changes rewrites; never secrets) and `_rewrite_uncached`."""
 
     name = "cached"
-    #: options that can never change a rewrite (kept out of the identity)
-    TRANSPORT_OPTIONS = frozenset({"cache", "cache_dir", "timeout", "max_retries", "backoff", "max_backoff", "workers",
-                                   "device"})
-    KNOWN_OPTIONS: frozenset[str] = frozenset()
+    Options: type = CacheOptions
 
-    def __init__(self, options: dict[str, Any] | None = None):
-        super().__init__(options)
-        unknown = sorted(set(self.options) - self.KNOWN_OPTIONS - self.TRANSPORT_OPTIONS)
-        if unknown:
-            known = ", ".join(sorted(self.KNOWN_OPTIONS | self.TRANSPORT_OPTIONS))
-            raise UserError(f"unknown option(s) {', '.join(unknown)} for rewriter {self.name!r}; known: {known}")
-        self.use_cache = as_bool(self.options.get("cache"), True)
-        self.cache_dir = cache_root(self.options)
+    def __init__(self, options: dict[str, Any] | None = None, *, trust_remote_code: bool = False):
+        super().__init__(options, trust_remote_code=trust_remote_code)
+        self.use_cache = self.opts.cache
+        self.cache_dir = cache_root(self.opts)
         self.backend_calls = 0  # prompts sent to the backend (cache misses)
         self.cache_hits = 0
         self._identity_hash: str | None = None
@@ -158,7 +167,7 @@ class CachedRewriter(Rewriter):
                 found[p] = hit
                 self.cache_hits += 1
         if missing:
-            new = self._rewrite_uncached(missing)
+            new = [scrub_secrets(s) if isinstance(s, str) else s for s in self._rewrite_uncached(missing)]
             if len(new) != len(missing) or not all(isinstance(s, str) and s for s in new):
                 raise RuntimeError(f"rewriter {self.name} returned {len(new)} rewrites for {len(missing)} prompts")
             self.backend_calls += len(missing)
@@ -172,7 +181,7 @@ class CachedRewriter(Rewriter):
 
     def _empty(self, prompt: str, where: str) -> str:
         """What an empty reply becomes: the original prompt (upstream Lens reasoner behaviour) or an error."""
-        if str(self.options.get("on_empty", "original")) == "error":
+        if self.opts.on_empty == "error":
             raise UserError(f"rewriter {self.name} returned an empty rewrite for {prompt[:60]!r} ({where}); "
                             "raise max_tokens or pass on_empty=original")
         return prompt

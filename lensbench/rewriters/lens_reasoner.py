@@ -18,21 +18,39 @@ upstream reasoner never reuses old rewrites.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from lensbench.errors import UserError
-from lensbench.rewriters.cached import CachedRewriter, as_bool
+from lensbench.redact import register_secret, scrub
+from lensbench.rewriters.cached import CacheOptions, CachedRewriter
+from lensbench.clients.openai_chat import DEFAULT_KEY_ENV, check_base_url, check_key_env
+from lensbench.util.files import sha256_file
 
 INSTALL = ("the lens rewriter needs the `lens` package of github.com/microsoft/Lens: git clone it and add the clone "
            "to PYTHONPATH (or pip install it from the clone); or use --rewriter openai")
 UPSTREAM_TEMPERATURE = 0.7  # lens/reasoner.py PromptReasoner default (models.md 1.8)
 UPSTREAM_MAX_NEW_TOKENS = 4096
 DEFAULT_REPO = "microsoft/Lens"
+
+
+@dataclass(frozen=True)
+class LensOptions(CacheOptions):
+    mode: Literal["local", "api"] = "local"
+    model_path: str | None = None
+    revision: str | None = None
+    dequantize: Literal["auto"] | bool = "auto"
+    temperature: float = UPSTREAM_TEMPERATURE
+    max_new_tokens: int = UPSTREAM_MAX_NEW_TOKENS
+    base_url: str | None = None
+    model: str | None = None
+    api_key_env: str = DEFAULT_KEY_ENV
+    allow_insecure_http: bool = False
+    device: str = "auto"
 
 
 def reasoner_source() -> Path:
@@ -53,32 +71,34 @@ def reasoner_source() -> Path:
 
 class LensReasonerRewriter(CachedRewriter):
     name = "lens"
-    KNOWN_OPTIONS = frozenset({"mode", "model_path", "revision", "dequantize", "temperature", "max_new_tokens",
-                               "base_url", "model", "api_key_env", "on_empty"})
+    Options = LensOptions
 
-    def __init__(self, options: dict[str, Any] | None = None):
-        super().__init__(options)
-        o = self.options
-        self.mode = str(o.get("mode", "local"))
-        if self.mode not in ("local", "api"):
-            raise UserError(f"lens rewriter mode must be local or api, got {self.mode!r}")
-        self.source = reasoner_source()  # fail before any generation when the package is missing
-        self.temperature = float(o.get("temperature", UPSTREAM_TEMPERATURE))
-        self.max_new_tokens = int(o.get("max_new_tokens", UPSTREAM_MAX_NEW_TOKENS))
-        self.api_key_env = str(o.get("api_key_env") or "OPENAI_API_KEY")
-        if self.mode == "api" and not o.get("model"):
+    def __init__(self, options: dict[str, Any] | None = None, *, trust_remote_code: bool = False):
+        super().__init__(options, trust_remote_code=trust_remote_code)
+        o: LensOptions = self.opts
+        self.mode = o.mode
+        self.temperature = o.temperature
+        self.max_new_tokens = o.max_new_tokens
+        self.api_key_env = check_key_env(o.api_key_env)
+        self.base_url = (check_base_url(o.base_url, allow_insecure_http=o.allow_insecure_http)
+                         if o.base_url else None)
+        if self.mode == "api" and not o.model:
             raise UserError("lens rewriter mode=api needs --rewriter-option model=NAME (and base_url=URL)")
+        self.source = reasoner_source()  # fail before any generation when the package is missing
         self._reasoner = None
+        self._key: str | None = None
 
     def settings(self) -> dict[str, Any]:
+        o: LensOptions = self.opts
         s: dict[str, Any] = {"mode": self.mode, "temperature": self.temperature, "max_new_tokens": self.max_new_tokens,
-                             "reasoner_sha256": hashlib.sha256(self.source.read_bytes()).hexdigest(),
-                             "on_empty": str(self.options.get("on_empty", "original"))}
+                             "reasoner_sha256": sha256_file(self.source),
+                             "on_empty": o.on_empty}
         if self.mode == "api":
-            s.update(base_url=self.options.get("base_url"), model=str(self.options["model"]), api_key_env=self.api_key_env)
+            s.update(base_url=self.base_url, model=str(o.model), api_key_env=self.api_key_env)
+            if o.allow_insecure_http:
+                s["allow_insecure_http"] = True
         else:
-            s.update(model_path=str(self.options.get("model_path") or DEFAULT_REPO), revision=self.options.get("revision"),
-                     dequantize=str(self.options.get("dequantize", "auto")))
+            s.update(model_path=str(o.model_path or DEFAULT_REPO), revision=o.revision, dequantize=str(o.dequantize))
         return s
 
     # -- loading ---------------------------------------------------------------------------------------------------
@@ -100,8 +120,10 @@ class LensReasonerRewriter(CachedRewriter):
                 if not key:
                     raise UserError(f"lens rewriter mode=api reads its key from the environment variable "
                                     f"{self.api_key_env}, which is not set; export it (or pass api_key_env=NAME)")
-                self._reasoner = cls(openai_api_key=key, openai_base_url=self.options.get("base_url"),
-                                     openai_model=str(self.options["model"]), **common)
+                register_secret(key)
+                self._key = key
+                self._reasoner = cls(openai_api_key=key, openai_base_url=self.base_url,
+                                     openai_model=str(self.opts.model), **common)
             else:
                 encoder, tokenizer = self._load_local()
                 self._reasoner = cls(text_encoder=encoder, tokenizer=tokenizer, **common)
@@ -116,17 +138,17 @@ class LensReasonerRewriter(CachedRewriter):
         encoder_cls = getattr(lens, "LensGptOssEncoder", None)
         if encoder_cls is None:
             raise UserError("the installed `lens` package has no LensGptOssEncoder; " + INSTALL)
-        where = str(self.options.get("model_path") or DEFAULT_REPO)
-        revision = self.options.get("revision")
-        device = str(self.options.get("device", "auto"))
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        dequantize = self.options.get("dequantize", "auto")
+        from lensbench.util.device import resolve_device
+
+        where = str(self.opts.model_path or DEFAULT_REPO)
+        revision = self.opts.revision
+        device = resolve_device(self.opts.device)
+        dequantize = self.opts.dequantize
         if dequantize == "auto":
             dequantize = not device.startswith("cuda") or torch.cuda.get_device_capability(device)[0] < 9
         kwargs: dict[str, Any] = {"subfolder": "text_encoder", "revision": revision, "dtype": torch.bfloat16}
         if hasattr(transformers, "Mxfp4Config"):
-            kwargs["quantization_config"] = transformers.Mxfp4Config(dequantize=as_bool(dequantize, True))
+            kwargs["quantization_config"] = transformers.Mxfp4Config(dequantize=bool(dequantize))
         try:
             encoder = encoder_cls.from_pretrained(where, **kwargs)
             tokenizer = transformers.AutoTokenizer.from_pretrained(where, subfolder="tokenizer", revision=revision)
@@ -138,7 +160,15 @@ class LensReasonerRewriter(CachedRewriter):
         return encoder, tokenizer
 
     def _rewrite_uncached(self, prompts: list[str]) -> list[str]:
-        refined = list(self.reasoner().refine(list(prompts), enable=True))
+        reasoner = self.reasoner()
+        try:
+            refined = list(reasoner.refine(list(prompts), enable=True))
+        except Exception as exc:  # noqa: BLE001 - upstream's error text may carry the endpoint's echo of the key
+            if self.mode != "api":
+                raise
+            secrets = (self._key,) if self._key else ()
+            raise UserError(f"the lens reasoner's endpoint failed ({scrub(f'{type(exc).__name__}: {exc}', secrets)}); "
+                            "check base_url, model and the key") from None
         if len(refined) != len(prompts):
             raise RuntimeError(f"lens PromptReasoner returned {len(refined)} prompts for {len(prompts)}")
         return [r.strip() if isinstance(r, str) and r.strip() else self._empty(p, "lens reasoner")

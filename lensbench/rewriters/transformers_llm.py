@@ -5,66 +5,74 @@ Options (identity): ``model`` (required), ``revision``, ``dtype`` (auto: bfloat1
 ``max_new_tokens`` (256), ``min_new_tokens`` (0), ``temperature`` (0.0 = greedy), ``top_p`` (1.0), ``seed`` (0; torch
 is re-seeded before each sampled prompt), ``system_prompt`` / ``system_prompt_file``, ``template`` (auto: the
 tokenizer's chat template when it has one, else ``plain``: "<system>\\n\\nPrompt: <prompt>\\nRewritten prompt:"),
-``trust_remote_code`` (false), ``on_empty`` (original | error). Transport: ``device`` (auto).
+``on_empty`` (original | error). Transport: ``device`` (auto), ``cache``, ``cache_dir``.
+
+``trust_remote_code`` is not an option (a grid or config file must never turn it on): the CLI flag
+``--trust-remote-code`` or the Python argument ``make_rewriter(..., trust_remote_code=True)`` sets it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from lensbench.errors import UserError, require_module
-from lensbench.rewriters.cached import CLEANER_VERSION, CachedRewriter, as_bool, clean_reply, sha256_text, system_prompt_from
+from lensbench.rewriters.cached import CLEANER_VERSION, CachedRewriter, PromptOptions, clean_reply, sha256_text, system_prompt_from
 
 PLAIN_TEMPLATE = "{system}\n\nPrompt: {prompt}\nRewritten prompt:"
 
 
+@dataclass(frozen=True)
+class TransformersOptions(PromptOptions):
+    model: str = ""
+    revision: str | None = None
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    max_new_tokens: int = 256
+    min_new_tokens: int = 0
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
+    template: Literal["auto", "chat", "plain"] = "auto"
+    device: str = "auto"
+
+
 class TransformersRewriter(CachedRewriter):
     name = "transformers"
-    KNOWN_OPTIONS = frozenset({"model", "revision", "dtype", "max_new_tokens", "min_new_tokens", "temperature", "top_p",
-                               "seed", "system_prompt", "system_prompt_file", "template", "trust_remote_code",
-                               "on_empty"})
+    Options = TransformersOptions
 
-    def __init__(self, options: dict[str, Any] | None = None):
-        super().__init__(options)
-        o = self.options
-        if not o.get("model"):
+    def __init__(self, options: dict[str, Any] | None = None, *, trust_remote_code: bool = False):
+        if "trust_remote_code" in (options or {}):
+            raise UserError("trust_remote_code is not a rewriter option (a grid or config file must not enable remote "
+                            "code); pass --trust-remote-code on the command line, or trust_remote_code=True in Python")
+        super().__init__(options, trust_remote_code=trust_remote_code)
+        o: TransformersOptions = self.opts
+        if not o.model:
             raise UserError("the transformers rewriter needs a model: pass --rewriter-option model=REPO_OR_DIR")
-        self.model_name = str(o["model"])
-        self.max_new_tokens = int(o.get("max_new_tokens", 256))
-        self.min_new_tokens = int(o.get("min_new_tokens", 0))
-        self.temperature = float(o.get("temperature", 0.0))
-        self.top_p = float(o.get("top_p", 1.0))
-        self.seed = int(o.get("seed", 0))
-        self.template = str(o.get("template", "auto"))
-        if self.template not in ("auto", "chat", "plain"):
-            raise UserError(f"transformers rewriter template must be auto, chat or plain, got {self.template!r}")
+        self.model_name = o.model
+        self.max_new_tokens, self.min_new_tokens = o.max_new_tokens, o.min_new_tokens
+        self.temperature, self.top_p, self.seed, self.template = o.temperature, o.top_p, o.seed, o.template
         self.system_prompt = system_prompt_from(o)
         self.model = None
         self.tokenizer = None
         self.device = None
 
     def _dtype_name(self) -> str:
-        dtype = str(self.options.get("dtype", "auto"))
-        if dtype != "auto":
-            if dtype not in ("float32", "float16", "bfloat16"):
-                raise UserError(f"transformers rewriter dtype must be auto, float32, float16 or bfloat16, got {dtype!r}")
-            return dtype
+        if self.opts.dtype != "auto":
+            return self.opts.dtype
         return "bfloat16" if self._device().startswith("cuda") else "float32"
 
     def _device(self) -> str:
-        device = str(self.options.get("device", "auto"))
-        if device == "auto":
-            import torch
+        from lensbench.util.device import resolve_device
 
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        return device
+        return resolve_device(self.opts.device)
 
     def settings(self) -> dict[str, Any]:
-        return {"model": self.model_name, "revision": self.options.get("revision"), "dtype": self._dtype_name(),
+        extra = {"trust_remote_code": True} if self.trust_remote_code else {}  # recorded only when given
+        return extra | {"model": self.model_name, "revision": self.opts.revision, "dtype": self._dtype_name(),
                 "max_new_tokens": self.max_new_tokens, "min_new_tokens": self.min_new_tokens,
                 "temperature": self.temperature, "top_p": self.top_p, "seed": self.seed, "template": self.template,
                 "system_prompt_sha256": sha256_text(self.system_prompt),
-                "on_empty": str(self.options.get("on_empty", "original")), "cleaner": CLEANER_VERSION}
+                "on_empty": self.opts.on_empty, "cleaner": CLEANER_VERSION}
 
     def load(self) -> None:
         if self.model is not None:
@@ -73,8 +81,8 @@ class TransformersRewriter(CachedRewriter):
         import torch
 
         self.device = self._device()
-        revision = self.options.get("revision")
-        trust = as_bool(self.options.get("trust_remote_code"), False)
+        revision = self.opts.revision
+        trust = self.trust_remote_code
         dtype = getattr(torch, self._dtype_name())
         try:
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(self.model_name, revision=revision,

@@ -1,6 +1,6 @@
 """The ablation runner: grid → one run directory per cell → scores → tidy table, paired deltas, charts.
 
-Python API: ``run_ablation("suites/ablations/tiny.toml", "runs/abl")``; ``lensbench ablate GRID`` calls exactly this.
+Python API: ``run_ablation("examples/ablations/tiny.toml", "runs/abl")``; ``lensbench ablate GRID`` calls exactly this.
 
 For every cell: import the images whose work-item keys the shared image cache already holds (lensbench.ablation.cache;
 image first, then its record, under the cell's lock), run `run_generate` (which then makes only the rest; one
@@ -22,7 +22,6 @@ Output directory::
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,6 +37,8 @@ from lensbench.errors import UserError
 from lensbench.runners.plan import canonical_hash
 from lensbench.store.atomic import write_json_atomic, write_text_atomic
 from lensbench.store.run_store import RunStore
+from lensbench.util.lock import exclusive_lock, holder_note
+from lensbench.util.sizes import format_size
 
 GeneratorFactory = Callable[[RunConfig, dict[str, Any]], Any]
 
@@ -45,17 +46,9 @@ GeneratorFactory = Callable[[RunConfig, dict[str, Any]], Any]
 @contextlib.contextmanager
 def _locked(out: Path) -> Iterator[None]:
     out.mkdir(parents=True, exist_ok=True)
-    fh = open(out / ".ablation.lock", "a+")
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.close()
-        raise UserError(f"ablation directory {out} is in use by another process; wait for it or use another --out") from None
-    try:
+    with exclusive_lock(out / ".ablation.lock", lambda holder: UserError(
+            f"ablation directory {out} is in use by {holder}; wait for it or use another --out"), note=holder_note()):
         yield
-    finally:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-        fh.close()
 
 
 def _cache_for(grid: Grid, cache_dir: str | Path | None, use_cache: bool | None) -> ImageCache | None:
@@ -81,7 +74,7 @@ def _done_keys(store: RunStore) -> set[str]:
 def _check_cell_dir(store: RunStore, ctx: dict[str, Any], cell: Cell) -> None:
     """Refuse a cell directory that holds another configuration (before anything is imported into it)."""
     old = store.read_manifest()
-    if old is None:
+    if old is None or not _done_keys(store):  # an attempt that made nothing does not pin its settings
         return
     suite = ctx["suite"]
     if old.get("settings_hash") != canonical_hash(ctx["settings"]) or old.get("suite", {}).get("checksum") != suite.checksum():
@@ -142,10 +135,12 @@ class _SharedGenerator:
 
 def _default_factory(cfg: RunConfig, ctx: dict[str, Any]) -> Any:
     from lensbench.generators import LoadOptions, make_generator
+    from lensbench.runners.plan import load_model_options
 
     return make_generator(ctx["spec"], LoadOptions(
         model_path=cfg.model_path, device=ctx["device"], dtype=ctx["settings"]["dtype"], offload=cfg.offload,
-        trust_remote_code=cfg.trust_remote_code, revision=cfg.revision, options=dict(cfg.model_options)))
+        trust_remote_code=cfg.trust_remote_code, revision=cfg.revision,
+        options=load_model_options(cfg.model_options)))
 
 
 def _generator_key(cfg: RunConfig, ctx: dict[str, Any]) -> str:
@@ -153,15 +148,37 @@ def _generator_key(cfg: RunConfig, ctx: dict[str, Any]) -> str:
                            cfg.trust_remote_code, cfg.model_options])
 
 
-def plan_cells(grid: Grid, out: Path, *, progress: bool = True,
-               limit: int | None = None) -> list[tuple[Cell, RunConfig, dict[str, Any]]]:
+def plan_cells(grid: Grid, out: Path, *, progress: bool = True, limit: int | None = None,
+               trust_remote_code: bool = False) -> list[tuple[Cell, RunConfig, dict[str, Any]]]:
+    """Resolve every cell (model, suite, size, steps, model options, image paths) before anything runs."""
     from lensbench.runners.generate import prepare
 
     planned = []
+    extra: dict[str, Any] = {"limit": limit} if limit else {}
+    if trust_remote_code:
+        extra["trust_remote_code"] = True
     for cell in grid.cells:
-        cfg = cell.run_config(out, progress=progress, **({"limit": limit} if limit else {}))
+        cfg = cell.run_config(out, progress=progress, **extra)
         planned.append((cell, cfg, prepare(cfg)))
     return planned
+
+
+def score_specs(grid: Grid, default: str | None, scorer: str | None,
+                scorer_options: dict[str, Any] | None) -> list[tuple[str | None, dict[str, Any], dict[str, Any]]]:
+    """(scorer name, options, spec) per [score] table; names and options are checked here, before any image."""
+    from lensbench.scorers import make_scorer
+
+    specs = grid.score or [{}]
+    if scorer is not None:
+        specs = [{**(specs[0] if len(specs) == 1 else {}), "scorer": scorer}]
+    out = []
+    for spec in specs:
+        name = spec.get("scorer") or default
+        options = {**dict(spec.get("options") or {}), **dict(scorer_options or {})}
+        if name:
+            make_scorer(name, options)  # unknown scorer or option: refused now, not after generating
+        out.append((name, options, spec))
+    return out
 
 
 def plan_summary(grid: Grid, out: Path, cache: ImageCache | None, limit: int | None = None) -> dict[str, Any]:
@@ -175,7 +192,7 @@ def plan_summary(grid: Grid, out: Path, cache: ImageCache | None, limit: int | N
         seen.update(keys)
         s = ctx["settings"]
         rows.append({"cell": cell.id, "control": cell is grid.control, "label": cell.label(), "model": s["model"],
-                     "size": f"{s['height']}x{s['width']}", "steps": s["steps"], "guidance": s["guidance"],
+                     "size": format_size(s["height"], s["width"]), "steps": s["steps"], "guidance": s["guidance"],
                      "dtype": s["dtype"], "rewriter": s["rewriter"].get("name"), "prompts": len(ctx["suite"]),
                      "planned": len(keys), "done": in_run, "cached": cached, "to_generate": len(keys) - in_run - cached,
                      "run_dir": cfg.out})
@@ -188,24 +205,29 @@ def run_ablation(grid_path: str | Path, out_dir: str | Path | None = None, dry_r
                  suite_options: dict[str, Any] | None = None, cache_dir: str | Path | None = None,
                  use_cache: bool | None = None, score: bool = True, scorer: str | None = None,
                  scorer_options: dict[str, Any] | None = None, generator_factory: GeneratorFactory | None = None,
-                 limit: int | None = None, n_boot: int = 2000, seed: int = 0, progress: bool = True) -> dict[str, Any]:
+                 limit: int | None = None, n_boot: int = 2000, seed: int = 0, progress: bool = True,
+                 trust_remote_code: bool = False) -> dict[str, Any]:
     """Run (or with `dry_run`, only plan) the ablation in `grid_path`; returns what was done and where.
 
     `limit` keeps the first N prompts of every cell (a quick look; work-item keys do not depend on it, so a later
     full run reuses these images). `generator_factory(cfg, ctx)` replaces the model loader (tests, custom loaders).
+    `trust_remote_code` (the CLI flag) is the only way to let cells run code shipped with weights: a grid
+    file cannot. The whole grid (models, suites, sizes, options, scorers and their options) is checked before
+    the first image is made.
     """
     from lensbench.dist import DistContext
 
     grid = load_grid(grid_path, suite_options=suite_options)
     out = Path(out_dir) if out_dir is not None else Path("runs") / "ablations" / grid.name
     cache = _cache_for(grid, cache_dir, use_cache)
+    planned = plan_cells(grid, out, progress=progress, limit=limit, trust_remote_code=trust_remote_code)
+    specs = score_specs(grid, planned[0][2]["suite"].default_scorer, scorer, scorer_options) if score else []
     if dry_run:
         return plan_summary(grid, out, cache, limit)
     if DistContext.from_env().world_size > 1:
         raise UserError("lensbench ablate runs in one process; shard single runs with torchrun instead")
     t0 = time.perf_counter()
     with _locked(out):
-        planned = plan_cells(grid, out, progress=progress, limit=limit)
         write_text_atomic(out / "grid.toml", grid.text or "")
         write_json_atomic(out / "plan.json", {"grid": grid.name, "control": grid.control.id, "cells": [
             {"cell": c.id, "label": c.label(), "values": c.values, "run_dir": cfg.out, "config": cfg.to_dict(),
@@ -215,7 +237,7 @@ def run_ablation(grid_path: str | Path, out_dir: str | Path | None = None, dry_r
         result: dict[str, Any] = {"grid": grid.name, "out": str(out), "cache": str(cache.root) if cache else None,
                                   "control": grid.control.id, "cells": stats}
         if score:
-            result.update(_score_and_report(grid, out, planned, stats, scorer, scorer_options, n_boot, seed, progress))
+            result.update(_score_and_report(grid, out, planned, stats, specs, n_boot, seed, progress))
         result["seconds"] = round(time.perf_counter() - t0, 3)
         write_json_atomic(out / "ablation.json", result)
     return result
@@ -253,21 +275,15 @@ def _generate_all(planned, cache: ImageCache | None, factory: GeneratorFactory) 
     return {cell.id: stats[cell.id] for cell, _, _ in planned}  # grid order
 
 
-def _score_and_report(grid: Grid, out: Path, planned, stats, scorer, scorer_options, n_boot, seed, progress):
+def _score_and_report(grid: Grid, out: Path, planned, stats, specs, n_boot, seed, progress):
     from lensbench.runners.score import run_score
 
-    specs = grid.score or [{}]
-    if scorer is not None:
-        specs = [{**(specs[0] if len(specs) == 1 else {}), "scorer": scorer}]
-    default = planned[0][2]["suite"].default_scorer
     rows: list[dict[str, Any]] = []
     headline: dict[str, str] = {}
     cells = {c.id: (c, cfg, ctx) for c, cfg, ctx in planned}
-    for spec in specs:
-        name = spec.get("scorer") or default
+    for name, options, spec in specs:
         if not name:
             return {"scored": False, "note": f"suite {grid.suite!r} has no default scorer; add [score] scorer = NAME"}
-        options = {**dict(spec.get("options") or {}), **dict(scorer_options or {})}
         scored = {}
         for cid, (cell, cfg, ctx) in cells.items():
             res = run_score(cfg.out, name, options, progress=progress)

@@ -17,18 +17,10 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from lensbench.errors import UserError
+from lensbench.errors import UserError, short_cause
+from lensbench.util.device import is_oom
 
 T = TypeVar("T")
-
-
-def is_oom(exc: BaseException) -> bool:
-    """torch.cuda.OutOfMemoryError, or a RuntimeError that says "out of memory" (older torch, MPS, cuBLAS)."""
-    torch = sys.modules.get("torch")
-    oom_cls = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None) if torch is not None else None
-    if oom_cls is not None and isinstance(exc, oom_cls):
-        return True
-    return isinstance(exc, (RuntimeError, MemoryError)) and "out of memory" in str(exc).lower()
 
 
 def free_memory() -> None:
@@ -60,7 +52,7 @@ class Backoff:
             except Exception as exc:  # noqa: BLE001 - only OOM is handled, everything else re-raised
                 if not is_oom(exc):
                     raise
-                message = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+                message = short_cause(exc, 200)
             if message is not None:  # outside the except block: the failed call's frames and tensors are gone
                 free_memory()
                 if len(chunk) == 1:

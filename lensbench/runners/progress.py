@@ -1,4 +1,5 @@
-"""A progress bar (items/s, ETA) on stderr for long work; silent when disabled or not on rank 0."""
+"""A progress bar (items/s, ETA) on stderr for long work; silent when disabled (per command, or globally with
+`lensbench -q` / `lensbench --no-progress`) or not on rank 0."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ class _Bar:
 
 @contextlib.contextmanager
 def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[_Null | _Bar]:
-    if not enabled or total <= 0:
+    from lensbench.util.terminal import progress_enabled
+
+    if not enabled or total <= 0 or not progress_enabled():  # -q / global --no-progress switch every bar off
         yield _Null()
         return
     from rich.console import Console

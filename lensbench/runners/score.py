@@ -2,6 +2,11 @@
 
 Python API: ``run_score(run_dir, "geneval", {...})``; the CLI calls exactly this. Scoring never touches
 generation: a crash here never regenerates an image, and re-running scores only what is missing.
+
+Every per-unit record carries the scorer's fingerprint (and its ``fingerprint_id``). A record is reused only by
+a scorer with the same fingerprint; other settings score into their own record set in the same stream, and
+results aggregate exactly one fingerprint's records (`lensbench.store.results.score_records`). Before scoring,
+each image is checked against the sha256 its generation record committed.
 """
 
 from __future__ import annotations
@@ -15,33 +20,25 @@ from lensbench.errors import UserError
 from lensbench.runners.oom import Backoff, summarize_events
 from lensbench.runners.plan import shard
 from lensbench.runners.progress import progress_bar
-from lensbench.scorers import SCORERS
+from lensbench.scorers import SCORERS, make_scorer
 from lensbench.scorers.base import Scorer
 from lensbench.store import manifest as mf
-from lensbench.store.atomic import write_json_atomic
-from lensbench.store.integrity import quick_check
-from lensbench.store.results import SCHEMA_VERSION
+from lensbench.scorers.coverage import build_coverage
+from lensbench.store.integrity import quick_check, record_problem
+from lensbench.store.results import RunResults, fingerprint_id, score_records, score_stream, write_results
 from lensbench.store.run_store import RunStore
-from lensbench.suites import load_suite
+from lensbench.suites import load_recorded_suite
 
 EVENTS = "events"
-
-
-def make_scorer(name: str, options: dict[str, Any] | None = None) -> Scorer:
-    return SCORERS.get(name)(dict(options or {}))
 
 
 def _suite_and_records(store: RunStore, scorer: Scorer):
     manifest = store.read_manifest()
     if manifest is None:
-        discover = getattr(scorer, "discover", None)
-        if discover is None:
-            raise UserError(f"{store.run_dir} has no manifest.json and scorer {scorer.name!r} cannot read foreign "
-                            "folders; pass a run directory made by `lensbench generate`")
-        suite, records = discover(store.run_dir)
+        suite, records = scorer.discover(store.run_dir)
         return manifest, suite, records
     s = manifest["suite"]
-    suite = load_suite(s["name"], s.get("source"), s.get("options") or {})
+    suite = load_recorded_suite(s)
     return manifest, suite, store.records("generate")
 
 
@@ -57,18 +54,34 @@ def default_scorer_for(run_dir: str | Path, suite_name: str | None) -> str:
     raise UserError(f"no scorer for suite {suite_name!r}; pass --scorer NAME (known: {', '.join(SCORERS.names()) or 'none'})")
 
 
-def _check_images(run_dir: Path, units) -> None:
-    """Every image about to be scored exists and is complete (quick check); else say how to repair."""
-    bad = []
+def store_path(run_dir: Path, rel: str) -> Path:
+    p = Path(rel)
+    return p if p.is_absolute() else run_dir / p
+
+
+def _check_images(run_dir: Path, units, gen_records) -> None:
+    """Every image about to be scored is the one its generation record committed (size, PNG ends, sha256); an
+    image without a record (a grid, another tool's folder) gets the quick check. Else say how to repair."""
+    by_key = {r.get("key"): r for r in gen_records if r.get("status") == "ok"}
+    bad, swapped = [], []
     for u in units:
+        rec = by_key.get(u.key)
+        if rec is not None and rec.get("sha256"):
+            problem = record_problem(run_dir, rec, verify=True)
+            if problem:  # a complete PNG that is not the committed one was swapped in; else it is damaged
+                whole = quick_check(store_path(run_dir, rec["image"])) is None
+                (swapped if whole else bad).append((rec["image"], problem))
+            continue
         for rel in u.images:
-            p = Path(rel)
-            problem = quick_check(p if p.is_absolute() else run_dir / p)
+            problem = quick_check(store_path(run_dir, rel))
             if problem:
                 bad.append((rel, problem))
     if bad:
         raise UserError(f"{len(bad)} image(s) to score are missing or damaged (e.g. {bad[0][0]}: {bad[0][1]}); re-run "
                         "`lensbench generate` with the same settings to regenerate them, then score again")
+    if swapped:
+        raise UserError(f"{len(swapped)} image(s) to score are not the ones their records committed (e.g. {swapped[0][0]}: "
+                        f"sha256 differs); run `lensbench verify --fix {run_dir}` to regenerate them, then score again")
 
 
 def run_score(run_dir: str | Path, scorer: str | None = None, scorer_options: dict[str, Any] | None = None, *,
@@ -86,7 +99,7 @@ def run_score(run_dir: str | Path, scorer: str | None = None, scorer_options: di
     dist = DistContext.from_env()
     dist.bind_device()  # scorer backends that say "cuda" use this rank's GPU
     store = RunStore(run_dir, rank=dist.rank, world_size=dist.world_size)
-    stream = f"score.{sc.name}"
+    stream = score_stream(sc.name)
     bs = sc.batch_size if batch_size is None else batch_size
     if bs < 1:
         raise UserError(f"--batch-size must be at least 1, got {bs}")
@@ -99,7 +112,9 @@ def run_score(run_dir: str | Path, scorer: str | None = None, scorer_options: di
         units = sc.units(suite, gen_records)
         if limit:
             units = units[:limit]
-        done = store.done_keys(stream)
+        fp = sc.fingerprint()  # after units(): a scorer may read its data files (DPG's CSV) there
+        fp_id = fingerprint_id(fp)
+        done = {r["key"] for r in score_records(store, sc.name, fp_id) if r.get("status") == "ok"}
         batches = [units[i : i + bs] for i in range(0, len(units), bs)]
         todo = [b for b in shard(batches, dist.rank, dist.world_size) if any(u.key not in done for u in b)]
         coord = Coordinator(run_dir, stream, dist) if dist.world_size > 1 else None
@@ -107,11 +122,17 @@ def run_score(run_dir: str | Path, scorer: str | None = None, scorer_options: di
             coord.start()
         try:
             if todo:
-                _check_images(run_dir, [u for b in todo for u in b if u.key not in done])
-                scored_now = _score_batches(store, sc, stream, todo, done, progress and dist.is_main)
+                _check_images(run_dir, [u for b in todo for u in b if u.key not in done], gen_records)
+                scored_now = _score_batches(store, sc, stream, todo, done, progress and dist.is_main,
+                                            {"fingerprint": fp, "fingerprint_id": fp_id})
             if coord is not None and dist.is_main:
                 keys = {u.key for u in units}
-                coord.wait_for_others(lambda: (len(store.done_keys(stream) & keys), len(keys)), "units")
+
+                def count() -> tuple[int, int]:
+                    ok = {r["key"] for r in score_records(store, sc.name, fp_id) if r.get("status") == "ok"}
+                    return len(ok & keys), len(keys)
+
+                coord.wait_for_others(count, "units")
         except BaseException as exc:
             if coord is not None:
                 coord.finish("failed", error=str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}")
@@ -121,34 +142,26 @@ def run_score(run_dir: str | Path, scorer: str | None = None, scorer_options: di
         results = None
         if dist.is_main:
             unit_keys = {u.key for u in units}
-            records = [r for r in store.records(stream) if r.get("key") in unit_keys and r.get("status") == "ok"]
+            records = [r for r in score_records(store, sc.name, fp_id) if r["key"] in unit_keys and r.get("status") == "ok"]
             metrics = sc.summarize(records, suite)
-            results = {
-                "schema_version": SCHEMA_VERSION,
-                "run_id": (manifest or {}).get("run_id", run_dir.name),
-                "suite": suite.describe(),
-                "scorer": sc.name,
-                "scorer_version": sc.version,
-                "settings": sc.settings(),
-                "model": (manifest or {}).get("model", {"name": "external"}),
-                "generation": (manifest or {}).get("generation"),
-                "created": mf.utc_now(),
-                "n_units": len(units),
-                "n_scored": len(records),
-                "metrics": [m.to_dict() for m in metrics],
-            }
+            res = RunResults(
+                run_id=(manifest or {}).get("run_id", run_dir.name), scorer=sc.name, metrics=list(metrics),
+                suite=suite.describe(), scorer_version=sc.version, settings=sc.settings(),
+                model=(manifest or {}).get("model", {"name": "external"}), generation=(manifest or {}).get("generation"),
+                created=mf.utc_now(), n_units=len(units), n_scored=len(records), fingerprint=fp, fingerprint_id=fp_id,
+                coverage=build_coverage(sc, suite, units, {r["key"] for r in records}, manifest))
             oom = summarize_events([e for e in store.records(EVENTS) if e.get("stage") == stream])
             if oom:
-                results["extra"] = {"oom_backoff": oom}
-            write_json_atomic(store.result_path(sc.name), results)
-            finalize = getattr(sc, "finalize", None)
-            if finalize is not None:  # scorer-specific outputs, e.g. GenEval's official results.jsonl
-                finalize(run_dir, records, suite)
-    return {"run_dir": str(run_dir), "scorer": sc.name, "units": len(units), "scored_now": scored_now,
+                res.extra = {"oom_backoff": oom}
+            write_results(store.result_path(sc.name), res)
+            sc.finalize(run_dir, records, suite)  # scorer-specific outputs, e.g. GenEval's official results.jsonl
+            results = res.to_dict()
+    return {"run_dir": str(run_dir), "scorer": sc.name, "fingerprint_id": fp_id, "units": len(units), "scored_now": scored_now,
             "seconds": round(time.perf_counter() - t0, 3), "results": results, "world_size": dist.world_size}
 
 
-def _score_batches(store: RunStore, sc: Scorer, stream: str, todo, done: set[str], show: bool) -> int:
+def _score_batches(store: RunStore, sc: Scorer, stream: str, todo, done: set[str], show: bool,
+                   stamp: dict[str, Any]) -> int:
     def on_event(event: dict[str, Any]) -> None:
         store.append(EVENTS, {**event, "stage": stream, "rank": store.rank, "time": mf.utc_now()})
 
@@ -169,7 +182,7 @@ def _score_batches(store: RunStore, sc: Scorer, stream: str, todo, done: set[str
                 for unit, rec in zip(chunk, recs, strict=True):
                     if unit.key in done:
                         continue  # scored again only because its batch-mates were missing
-                    rec = {"key": unit.key, "status": "ok", **rec}
+                    rec = {"key": unit.key, "status": "ok", **rec, **stamp}
                     if len(chunk) < len(batch):
                         rec["oom_batch_size"] = len(chunk)
                     store.append(stream, rec)

@@ -17,6 +17,7 @@ from typing import Any
 
 from lensbench.errors import UserError
 from lensbench.store import faults
+from lensbench.util.files import sha256_file  # noqa: F401 - re-exported for store users
 
 TMP_PREFIX = ".tmp-"
 
@@ -34,12 +35,35 @@ def _disk_error(path: Path, exc: OSError) -> UserError:
     return UserError(f"cannot write {path}: {exc}")
 
 
+_UMASK: list[int] = []
+
+
+def file_mode() -> int:
+    """The mode a plain ``open()`` would give a new file (0666 minus the umask): mkstemp's 0600 would hide
+    results from colleagues on a shared filesystem. The umask is read once per process (Linux: without
+    changing it, from /proc/self/status)."""
+    if not _UMASK:
+        mask = None
+        try:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("Umask:"):
+                    mask = int(line.split()[1], 8)
+        except (OSError, ValueError):
+            pass
+        if mask is None:
+            mask = os.umask(0o022)
+            os.umask(mask)
+        _UMASK.append(mask)
+    return 0o666 & ~_UMASK[0]
+
+
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     path = Path(path)
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=tmp_prefix(), dir=path.parent)
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") as fh:
             half = len(data) // 2
             fh.write(data[:half])
@@ -79,11 +103,3 @@ def write_image_atomic(path: str | os.PathLike, image) -> tuple[str, int]:
     data = png_bytes(image)
     write_bytes_atomic(path, data)
     return hashlib.sha256(data).hexdigest(), len(data)
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

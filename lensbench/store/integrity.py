@@ -62,6 +62,17 @@ def full_check(path: str | os.PathLike, expected_bytes: int | None, expected_sha
     return problem
 
 
+OUTSIDE = "path outside the run directory"
+
+
+def inside(run_dir: str | os.PathLike, relpath: str | os.PathLike) -> bool:
+    """Does `relpath` (from a record) name a file inside `run_dir`, after resolving ``..`` and links?"""
+    p = Path(relpath)
+    root = Path(run_dir).resolve()
+    target = (root / p).resolve()
+    return not p.is_absolute() and ".." not in p.parts and target.is_relative_to(root) and target != root
+
+
 def record_problem(run_dir: Path, rec: dict[str, Any], *, verify: bool = False) -> str | None:
     """What is wrong with an ok generation record's image (None: it is committed and intact)."""
     rel = rec.get("image")
@@ -69,6 +80,8 @@ def record_problem(run_dir: Path, rec: dict[str, Any], *, verify: bool = False) 
         return "record has no image path"
     p = Path(rel)
     path = p if p.is_absolute() else Path(run_dir) / p
+    if not inside(run_dir, p):
+        return OUTSIDE
     if verify:
         return full_check(path, rec.get("bytes"), rec.get("sha256"))
     return quick_check(path, rec.get("bytes"))
@@ -100,6 +113,9 @@ def scan_run(run_dir: str | os.PathLike, records: list[dict[str, Any]], *, verif
         if rec.get("status") != "ok" or not rec.get("image"):
             continue
         report.checked += 1
+        if not inside(run_dir, rec["image"]):
+            report.damaged.append((rec["image"], OUTSIDE))
+            continue
         path = (run_dir / rec["image"]).resolve()
         recorded.add(path)
         folders.add(path.parent)

@@ -4,6 +4,7 @@ other than CUDA_VISIBLE_DEVICES, and API keys are referred to by the variable na
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import os
 import platform
 import socket
@@ -20,7 +21,12 @@ def utc_now() -> str:
 
 
 def git_info() -> dict[str, Any]:
-    """Commit and dirty flag of the lensbench checkout, when it is one."""
+    """Commit and dirty flag of the lensbench checkout, when it is one (a copy: callers may edit it)."""
+    return dict(_git_info())
+
+
+@functools.lru_cache(maxsize=1)  # two git subprocesses cost ~5 ms; the checkout does not change under a run
+def _git_info() -> dict[str, Any]:
     root = Path(lensbench.__file__).resolve().parents[1]
     if not (root / ".git").exists():
         return {"commit": None, "dirty": None}
@@ -33,7 +39,16 @@ def git_info() -> dict[str, Any]:
     return {"commit": commit.stdout.strip() or None, "dirty": bool(status.stdout.strip()) if status.returncode == 0 else None}
 
 
+@functools.lru_cache(maxsize=1)  # reading package metadata costs ~10 ms per call; versions are fixed per process
+def _package_versions() -> tuple[tuple[str, str | None], ...]:
+    return tuple(_read_versions().items())
+
+
 def _versions() -> dict[str, str | None]:
+    return dict(_package_versions())
+
+
+def _read_versions() -> dict[str, str | None]:
     from importlib.metadata import PackageNotFoundError, version
 
     out: dict[str, str | None] = {}

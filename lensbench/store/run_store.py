@@ -14,13 +14,17 @@ Every write passes a fault point (lensbench.store.faults) so tests can kill the 
 any step; lensbench.store.integrity checks committed images on resume.
 
 A record is the commit marker of its work item: the image is written atomically first, then its record is
-appended and fsynced. A line that a killed process left half-written is ignored on read.
+appended and fsynced. A line that a killed process left half-written is ignored on read. Generation commits a
+whole batch at once (`commit_batch`): every image written (fsynced) and renamed, each directory that received
+one fsynced once (so the renames are durable), then the batch's records appended with one fsync — a record
+still exists only for an image that is durably on disk, at one record fsync per batch instead of per image.
+
+Every path built from a record or a suite (`path`) must stay inside the run directory after resolution.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 from collections.abc import Iterator
@@ -30,6 +34,21 @@ from typing import Any
 from lensbench.errors import UserError
 from lensbench.store import faults
 from lensbench.store.atomic import TMP_PREFIX, _disk_error, tmp_prefix, write_json_atomic
+from lensbench.util.lock import exclusive_lock, holder_note
+
+
+def fsync_dir(path: Path) -> None:
+    """Make the renames into `path` durable (POSIX: fsync the directory)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on a directory; the data itself is fsynced
+    finally:
+        os.close(fd)
 
 
 class RunStore:
@@ -51,8 +70,15 @@ class RunStore:
         return self.run_dir / "results" / f"{scorer}.json"
 
     def path(self, relpath: str) -> Path:
+        """The file `relpath` names inside the run directory; refuses absolute paths, ``..`` and links that
+        lead outside (a crafted record or suite id must never make lensbench write or delete elsewhere)."""
         p = Path(relpath)
-        return p if p.is_absolute() else self.run_dir / p
+        root = self.run_dir.resolve()
+        target = (root / p).resolve()
+        if p.is_absolute() or ".." in p.parts or not target.is_relative_to(root) or target == root:
+            raise UserError(f"path {str(relpath)!r} in {self.run_dir} points outside the run directory; the record or "
+                            "suite that names it was edited or crafted: remove that entry (lensbench never writes there)")
+        return self.run_dir / p
 
     # -- directory and lock ----------------------------------------------------------------------
     def ensure_writable(self) -> None:
@@ -68,34 +94,21 @@ class RunStore:
     def locked(self) -> Iterator["RunStore"]:
         """Hold an exclusive lock on this run directory (per rank) for the duration."""
         self.ensure_writable()
-        lock_path = self.run_dir / f".lock.r{self.rank}"
-        fh = open(lock_path, "a+")
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            fh.close()
+
+        def busy(holder: str) -> UserError:
             if self.world_size > 1:
-                raise UserError(
+                return UserError(
                     f"rank {self.rank} of run directory {self.run_dir} is already held by {holder}; each process "
-                    "needs its own RANK (launch with torchrun), or wait for the other run to finish"
-                ) from None
-            raise UserError(
-                f"run directory {self.run_dir} is in use by {holder}; wait for it to finish or use another --out"
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()} on {os.uname().nodename}")
-        fh.flush()
-        self._lock_fh = fh
-        self.cleanup_tmp()
-        try:
-            yield self
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-            fh.close()
-            self._lock_fh = None
+                    "needs its own RANK (launch with torchrun), or wait for the other run to finish")
+            return UserError(f"run directory {self.run_dir} is in use by {holder}; wait for it to finish or use another --out")
+
+        with exclusive_lock(self.run_dir / f".lock.r{self.rank}", busy, note=holder_note()) as fh:
+            self._lock_fh = fh
+            self.cleanup_tmp()
+            try:
+                yield self
+            finally:
+                self._lock_fh = None
 
     def cleanup_tmp(self) -> None:
         """Remove temp files that a killed writer left behind (they never became real files).
@@ -145,6 +158,49 @@ class RunStore:
         except OSError as exc:
             raise _disk_error(path, exc) from exc
         faults.point("append.done")
+
+    def append_many(self, stream: str, records: list[dict[str, Any]]) -> None:
+        """Append several records with one write and one fsync (a torn tail is ignored on read, so a kill
+        mid-write commits a prefix of the records, each of whose images is already durable)."""
+        if not records:
+            return
+        path = self.stream_path(stream)
+        data = "".join(json.dumps(r, sort_keys=True, ensure_ascii=False, default=str) + "\n" for r in records).encode()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a+b") as fh:
+                fh.seek(0, os.SEEK_END)
+                if fh.tell() > 0:
+                    fh.seek(-1, os.SEEK_END)
+                    if fh.read(1) != b"\n":
+                        fh.write(b"\n")
+                fh.write(data[: len(data) // 2])
+                fh.flush()
+                faults.point("append.partial", writing=True)
+                fh.write(data[len(data) // 2 :])
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise _disk_error(path, exc) from exc
+        faults.point("append.done")
+
+    def commit_batch(self, stream: str, images: list[tuple[str, Any]], records: list[dict[str, Any]]) -> list[tuple[str, int]]:
+        """Write every (relpath, PIL image) atomically, fsync each touched directory once, then append the
+        records (sha256 and bytes filled in) with one fsync. Returns (sha256, bytes) per image."""
+        from lensbench.store.atomic import write_image_atomic
+
+        out, dirs = [], []
+        for rel, img in images:
+            target = self.path(rel)
+            out.append(write_image_atomic(target, img))
+            if target.parent not in dirs:
+                dirs.append(target.parent)
+        for d in dirs:
+            fsync_dir(d)
+        for rec, (sha, nbytes) in zip(records, out):
+            rec["sha256"], rec["bytes"] = sha, nbytes
+        self.append_many(stream, records)
+        return out
 
     def stream_files(self, stream: str) -> list[Path]:
         rec_dir = self.run_dir / "records"

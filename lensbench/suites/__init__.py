@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from lensbench.errors import UserError
 from lensbench.registry import Registry
 from lensbench.suites.base import PromptItem, Suite
 
@@ -22,6 +23,7 @@ SUITES.register("longtext", "lensbench.suites.text_official:longtext_suite", ali
 SUITES.register("cvtg", "lensbench.suites.text_official:cvtg_suite", aliases=("cvtg-2k",))
 SUITES.register("geneval", "lensbench.suites.geneval:geneval_suite")
 SUITES.register("dpg", "lensbench.suites.dpg:dpg_suite")
+SUITES.register("oneig", "lensbench.suites.oneig:oneig_suite", aliases=("oneig-bench",))
 
 
 def load_suite(name_or_path: str, source: str | None = None, options: dict[str, Any] | None = None) -> Suite:
@@ -32,8 +34,23 @@ def load_suite(name_or_path: str, source: str | None = None, options: dict[str, 
         from lensbench.suites.jsonl import load_jsonl_suite
 
         return load_jsonl_suite(p, options)
+    if name_or_path not in SUITES and source and Path(source).suffix == ".jsonl":
+        from lensbench.suites.jsonl import load_jsonl_suite  # a run made from a file: re-read that file
+
+        return load_jsonl_suite(Path(source), options)
     factory = SUITES.get(name_or_path)
     return factory(source, options)
 
 
-__all__ = ["SUITES", "PromptItem", "Suite", "load_suite"]
+def load_recorded_suite(desc: dict[str, Any]) -> Suite:
+    """The suite a run's manifest describes; a suite file that changed since (sha256) is refused."""
+    suite = load_suite(desc["name"], desc.get("path") or desc.get("source"), desc.get("options") or {})
+    want = desc.get("sha256")
+    got = getattr(suite, "file_sha256", None)
+    if want and got and want != got:
+        raise UserError(f"suite file {desc.get('path')} changed since the run was generated (sha256 {got[:12]} is not "
+                        f"the recorded {want[:12]}); restore that file or generate a new run")
+    return suite
+
+
+__all__ = ["SUITES", "PromptItem", "Suite", "load_recorded_suite", "load_suite"]

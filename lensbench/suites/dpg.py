@@ -75,21 +75,10 @@ class DpgSuite(Suite):
         """Compose the official 2x2 grid from the tiles (in index order) and write it atomically.
 
         Idempotent: an existing grid with identical bytes is left alone."""
-        from PIL import Image
+        from lensbench.store.atomic import png_bytes
+        from lensbench.suites.grid import write_grid
 
-        from lensbench.scorers.dpg.grid import compose_grid
-        from lensbench.store.atomic import png_bytes, write_bytes_atomic
-
-        run_dir = Path(run_dir)
-        tiles = []
-        for rel in image_relpaths:
-            with Image.open(run_dir / rel) as im:
-                tiles.append(im.convert("RGB"))
-        data = png_bytes(compose_grid(tiles))
-        target = run_dir / self.grid_relpath(item)
-        if target.is_file() and target.read_bytes() == data:
-            return
-        write_bytes_atomic(target, data)
+        write_grid(run_dir, image_relpaths, Path(run_dir) / self.grid_relpath(item), png_bytes)
 
 
 def _resolve_prompts_dir(source: str | None, options: Mapping[str, Any]) -> Path:

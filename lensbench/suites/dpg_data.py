@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tarfile
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from lensbench.errors import UserError
+from lensbench.util.files import build_dir_atomic, cache_root
+from lensbench.util.files import sha256_file as file_sha256
 
 UPSTREAM_REPO = "TencentQQGYLab/ELLA"
 UPSTREAM_COMMIT = "3c228f1dc6c4d3cad0a47493816151a419f14db3"
@@ -32,10 +32,6 @@ PROMPTS_COUNT = 1065
 PROMPTS_SHA256 = "08618b768b1c1da646fb1f437b8a0821b20ca90de2f9b1555767d14b97c67448"
 CSV_SHA256: str | None = None  # not yet recorded from the pinned commit (no network where this was written)
 CSV_NAME = "dpg_bench.csv"
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("LENSBENCH_CACHE") or Path.home() / ".cache" / "lensbench")
 
 
 def data_dir() -> Path:
@@ -55,16 +51,8 @@ def prompts_checksum(prompts_dir: str | Path) -> tuple[str, int]:
     h = hashlib.sha256()
     files = sorted(p for p in Path(prompts_dir).iterdir() if p.suffix == ".txt" and p.is_file())
     for p in files:
-        h.update(f"{p.name}\t{hashlib.sha256(p.read_bytes()).hexdigest()}\n".encode())
+        h.update(f"{p.name}\t{file_sha256(p)}\n".encode())
     return h.hexdigest(), len(files)
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _download(url: str, dest: Path, timeout: float = 60.0) -> None:
@@ -80,13 +68,13 @@ def fetch_dpg_data(
     """Download the pinned upstream archive, extract ``dpg_bench/prompts/*.txt`` and ``dpg_bench.csv`` into
     `dest` (default: the cache), verify them, and return the ``SOURCE.json`` record. Idempotent."""
     dest = Path(dest) if dest is not None else data_dir()
-    source_file = dest / "SOURCE.json"
-    if source_file.exists() and (dest / "prompts").is_dir() and (dest / CSV_NAME).is_file():
-        return json.loads(source_file.read_text())
     download = download or _download
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".tmp-dpg-", dir=dest.parent) as tmp:
-        archive = Path(tmp) / "archive.tar.gz"
+
+    def complete(p: Path) -> bool:
+        return (p / "SOURCE.json").exists() and (p / "prompts").is_dir() and (p / CSV_NAME).is_file()
+
+    def build(staging: Path) -> None:
+        archive = staging / ".archive.tar.gz"
         try:
             download(url, archive)
         except OSError as exc:  # URLError, timeouts, DNS failures are OSErrors
@@ -94,7 +82,6 @@ def fetch_dpg_data(
                 f"could not download DPG-Bench data from {url} ({exc}); when offline, pass -S prompts=DIR and "
                 f"-S csv=FILE (or -O csv=FILE when scoring) with the files from {UPSTREAM_REPO}/dpg_bench"
             ) from None
-        staging = Path(tmp) / "dpg"
         (staging / "prompts").mkdir(parents=True)
         n_csv = 0
         try:
@@ -137,8 +124,8 @@ def fetch_dpg_data(
             "csv_sha256": csv_digest,
             "csv_sha256_pinned": CSV_SHA256 is not None,
         }
-        (staging / "SOURCE.json").write_text(json.dumps(record, indent=2) + "\n")
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(staging, dest)
-    return record
+        archive.unlink()
+        (staging / "SOURCE.json").write_text(json.dumps(record, indent=2) + "\n")  # last: marks it complete
+
+    build_dir_atomic(dest, build, complete)
+    return json.loads((dest / "SOURCE.json").read_text())

@@ -30,6 +30,7 @@ from lensbench.suites.base import PromptItem, Suite
 from lensbench.suites.geneval_i18n import register_renderers as register_translations
 from lensbench.suites.geneval_i18n import LANGUAGES as TRANSLATIONS
 from lensbench.suites.geneval_i18n import translation_info
+from lensbench.util.files import cache_root, iter_jsonl, sha256_file
 
 GENEVAL_REPO = "djghosh13/geneval"
 GENEVAL_COMMIT = "af4902f24d3ca90ebbb446dd9891a59e0f82725f"  # 2025-03-03
@@ -44,8 +45,7 @@ KNOWN_OPTIONS = ("metadata", "language")
 
 
 def cache_dir() -> Path:
-    base = Path(os.environ.get("LENSBENCH_CACHE") or "~/.cache/lensbench").expanduser()
-    return base / "data" / "geneval"
+    return cache_root() / "data" / "geneval"
 
 
 def _sha256(data: bytes) -> str:
@@ -58,7 +58,10 @@ def download_metadata(dest_dir: Path | None = None, *, url: str = METADATA_URL, 
     import urllib.request
 
     dest = (dest_dir or cache_dir()) / METADATA_FILENAME
-    hint = "pass the file with -S metadata=PATH (or --geneval-metadata PATH)"
+    # every command that loads suites takes -S (only `generate` and `geneval` also have --geneval-metadata);
+    # `score` re-reads the suite recorded in the run, so copying the file into the cache works for all commands
+    hint = (f"pass the official evaluation_metadata.jsonl with -S metadata=PATH, or copy it to {dest} "
+            f"(sha256 {METADATA_SHA256[:12]}...)")
     if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("LENSBENCH_OFFLINE") == "1":
         raise UserError(f"the GenEval metadata is not in the cache and offline mode is on (HF_HUB_OFFLINE / "
                         f"LENSBENCH_OFFLINE); run `lensbench fetch geneval` on a machine with a network, or {hint}")
@@ -78,11 +81,13 @@ def resolve_metadata(path: str | os.PathLike | None) -> Path:
     """The metadata file to use: `path` if given, else the cached official copy (downloaded on first use)."""
     if path:
         p = Path(path).expanduser()
+        if p.is_dir():
+            raise UserError(f"GenEval metadata file {p} is a directory; pass the official evaluation_metadata.jsonl file")
         if not p.is_file():
             raise UserError(f"GenEval metadata file {p} does not exist; pass the official evaluation_metadata.jsonl")
         return p
     cached = cache_dir() / METADATA_FILENAME
-    if cached.is_file() and _sha256(cached.read_bytes()) == METADATA_SHA256:
+    if cached.is_file() and sha256_file(cached) == METADATA_SHA256:
         return cached
     return download_metadata()
 
@@ -118,15 +123,11 @@ def load_metadata(path: str | os.PathLike) -> list[dict[str, Any]]:
     """Parse and validate every record of an evaluation_metadata.jsonl (key order preserved)."""
     p = Path(path)
     records = []
-    with open(p, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{p}:{lineno}: not valid JSON ({exc.msg}); use the official evaluation_metadata.jsonl") from None
-            records.append(validate_record(rec, f"{p}:{lineno}"))
+    from lensbench.filecheck import read_text_file  # binary / not UTF-8: one line, not a UnicodeDecodeError
+
+    text = read_text_file(p, "GenEval metadata file", "use the official evaluation_metadata.jsonl")
+    for lineno, rec in iter_jsonl(p, "use the official evaluation_metadata.jsonl", text=text):
+        records.append(validate_record(rec, f"{p}:{lineno}"))
     if not records:
         raise UserError(f"GenEval metadata file {p} is empty; use the official evaluation_metadata.jsonl")
     return records

@@ -25,7 +25,6 @@ A language file holds:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping, MutableMapping
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from lensbench.errors import UserError
+from lensbench.util.files import sha256_file
 
 DATA_DIR = Path(__file__).parent / "data" / "geneval_i18n"
 #: translations offered as suite languages ("en" stays the official prompt string)
@@ -65,13 +65,13 @@ def load_language(language: str) -> dict[str, Any]:
         raise UserError(f"no GenEval translation for language {language!r}; use -S language=<{known}>")
     data = json.loads(path.read_text(encoding="utf-8"))
     _validate(data, path)
-    data["_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    data["_sha256"] = sha256_file(path)
     data["_rewrites"] = [(re.compile(pat), repl) for pat, repl in data["rewrites"]]
     return data
 
 
 def _validate(data: dict[str, Any], path: Path) -> None:
-    from lensbench.scorers.geneval.labels import GENEVAL_CLASSES
+    from lensbench.suites.geneval_objects import GENEVAL_CLASSES
 
     def bad(msg: str) -> UserError:
         return UserError(f"translation file {path} is invalid: {msg}; restore it from the lensbench package")

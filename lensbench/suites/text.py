@@ -10,7 +10,7 @@ Every item carries the same metadata shape, which the "text" scorer reads::
      "official": {...}}                # original fields of an official file (prompt_id, area, ...), if any
 
 The project's prompts live **inside the package** (``lensbench/suites/data/text/text_{en,zh}.jsonl``) so they
-are found from a source checkout and from an installed wheel alike (``suites/text/README.md`` points there).
+are found from a source checkout and from an installed wheel alike (the README.md beside them describes them).
 One JSON object per line: ``{"id", "language", "category", "prompt", "targets": [...]}``; every target string
 appears verbatim in the prompt. Suite options: ``language`` (en | zh | all), ``categories`` (comma list),
 ``path`` (your own JSONL file in the same schema instead of the bundled one).
@@ -18,13 +18,13 @@ appears verbatim in the prompt. Suite options: ``language`` (en | zh | all), ``c
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from lensbench.errors import UserError
 from lensbench.suites.base import PromptItem, Suite
+from lensbench.util.files import iter_jsonl
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "text"
 DATA_FILES = {"en": DATA_DIR / "text_en.jsonl", "zh": DATA_DIR / "text_zh.jsonl"}
@@ -94,16 +94,8 @@ def load_text_items(path: Path, *, language: str | None = None, strict_categorie
     if not path.is_file():
         raise UserError(f"text suite file {path} does not exist; pass an existing JSONL file with -S path=FILE")
     items = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{where}: not valid JSON ({exc.msg}); fix that line") from None
-            items.append(_item_from_obj(obj, where, language, strict_categories))
+    for lineno, obj in iter_jsonl(path):
+        items.append(_item_from_obj(obj, f"{path}:{lineno}", language, strict_categories))
     if not items:
         raise UserError(f"text suite file {path} has no prompts")
     return items

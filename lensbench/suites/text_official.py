@@ -22,19 +22,26 @@ No checksum of either dataset could be established offline, so lensbench does no
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from lensbench.errors import UserError
-from lensbench.scorers.ocr.metrics import cvtg_extract_targets
 from lensbench.suites.base import PromptItem, _safe
 from lensbench.suites.text import TextSuiteBase, check_options, parse_language, text_metadata
+from lensbench.util.files import iter_jsonl
 
 LONGTEXT_FILES = {"en": "text_prompts.jsonl", "zh": "text_prompts_zh.jsonl"}
 LONGTEXT_URL = "https://huggingface.co/datasets/X-Omni/LongText-Bench"
 CVTG_URL = "https://huggingface.co/datasets/dnkdnk/CVTG-2K"
 CVTG_SUBSETS = ("CVTG", "CVTG-Style")
 CVTG_AREAS = (2, 3, 4, 5)
+_CVTG_QUOTED = re.compile(r"'(.*?)'")
+
+
+def cvtg_extract_targets(prompt: str) -> list[str]:
+    """CVTG-2K's target texts: the single-quoted spans of the prompt, in order (the official rule)."""
+    return _CVTG_QUOTED.findall(prompt)
 
 
 # -- LongText-Bench --------------------------------------------------------------------------------
@@ -77,23 +84,19 @@ def _longtext_files(path: Path, language: str) -> dict[str, Path]:
 def load_longtext_items(path: Path, language: str) -> list[PromptItem]:
     items = []
     for lang, file in _longtext_files(path, language).items():
-        with open(file, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                    pid = int(obj["prompt_id"])
-                    prompt = str(obj["prompt"])
-                    text = obj["text"]
-                except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                    raise UserError(f"{file}:{lineno}: not a LongText-Bench line (needs prompt_id, prompt, text): "
-                                    f"{exc}") from None
-                targets = [text] if isinstance(text, str) else [str(t) for t in text]
-                official = {k: v for k, v in obj.items() if k not in ("prompt", "text")}
-                category = str(obj.get("category") or "longtext")
-                items.append(PromptItem(id=f"{lang}-{pid:04d}", prompt=prompt, category=category,
-                                        metadata=text_metadata(targets, lang, "longtext", official)))
+        for lineno, obj in iter_jsonl(file, f"use the LongText-Bench files from {LONGTEXT_URL}"):
+            try:
+                pid = int(obj["prompt_id"])
+                prompt = str(obj["prompt"])
+                text = obj["text"]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise UserError(f"{file}:{lineno}: not a LongText-Bench line (needs prompt_id, prompt, text): "
+                                f"{exc}") from None
+            targets = [text] if isinstance(text, str) else [str(t) for t in text]
+            official = {k: v for k, v in obj.items() if k not in ("prompt", "text")}
+            category = str(obj.get("category") or "longtext")
+            items.append(PromptItem(id=f"{lang}-{pid:04d}", prompt=prompt, category=category,
+                                    metadata=text_metadata(targets, lang, "longtext", official)))
     return items
 
 

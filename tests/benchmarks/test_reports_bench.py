@@ -11,7 +11,7 @@ from lensbench.reports.published_tables import published_tables
 from lensbench.reports.tables import FORMATS, render
 
 pytestmark = pytest.mark.benchmark
-BASELINES = Path(__file__).resolve().parents[2] / "baselines"
+BASELINES = Path(__file__).resolve().parents[2] / "lensbench" / "baselines" / "data"
 
 
 def test_bench_load_baselines(benchmark):

@@ -15,7 +15,7 @@ import random
 import pytest
 
 from lensbench.generators import MODELS, GenerationRequest, LoadOptions, make_generator
-from lensbench.runners.speed import SpeedConfig, _Measurer
+from lensbench.speed.run import SpeedConfig, _Measurer
 from lensbench.rewriters import make_rewriter
 
 pytestmark = pytest.mark.benchmark
@@ -68,7 +68,7 @@ def test_bench_tiny_lensbench_call(benchmark, tiny, size):
 
 
 def test_bench_harness_overhead(benchmark, tiny):
-    from lensbench.runners.speed_overhead import harness_overhead
+    from lensbench.speed.overhead import harness_overhead
 
     res = benchmark.pedantic(harness_overhead, args=(tiny, _requests(64, 64)), kwargs={"rounds": 40, "warmup": 3},
                              rounds=1, iterations=1)

@@ -103,8 +103,9 @@ def test_ablation_runs_caches_and_reports(grid_file, tmp_path):
     for name in ("results.md", "summary.md", "by_language.md", "by_language.csv", "grid.toml", "plan.json", "ablation.json"):
         assert (out / name).is_file(), name
     assert "| en (control) | fr |" in (out / "by_language.md").read_text()
-    assert sorted(p.name for p in (out / "charts").iterdir()) == ["test-pixels_pixels_vs_language.png",
-                                                                  "test-pixels_pixels_vs_steps.png"]
+    assert sorted(p.name for p in (out / "charts").glob("*.png")) == ["test-pixels_pixels_vs_language.png",
+                                                                      "test-pixels_pixels_vs_steps.png"]
+    assert len(list((out / "charts").iterdir())) == 6  # each chart as PDF, SVG and PNG
     # prompts: French cells generated from French prompts; metadata (what the scorer judges) is the official record
     fr = RunStore(out / "cells" / "steps-2_language-fr").records("generate")
     assert all(r["prompt"].startswith("une photo") for r in fr)
@@ -176,7 +177,7 @@ def test_scheduler_shift_axis_needs_an_adapter_that_applies_it(grid_file, tmp_pa
     path.write_text(shifted)
     with pytest.raises(UserError, match="does not apply model option scheduler_shift=1.0"):
         _run(grid_file, tmp_path / "s", None, use_cache=False, score=False)
-    path.write_text(shifted.replace('device = "cpu"', 'device = "cpu"\nmodel_options = { apply_shift = true }'))
+    path.write_text(shifted.replace('device = "cpu"', 'device = "cpu"\nmodel_options = { "pass.apply_shift" = true }'))
     res = _run(grid_file, tmp_path / "s2", None, use_cache=False, score=False)
     assert {s["generated"] for s in res["cells"].values()} == {6}
     m = json.loads((tmp_path / "s2" / "cells" / "steps-2_shift-3.0" / "manifest.json").read_text())

@@ -13,7 +13,7 @@ from lensbench.store.run_store import RunStore
 from tests.helpers import assert_user_error, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = REPO / "suites" / "ablations" / "tiny.toml"
+TINY = REPO / "examples" / "ablations" / "tiny.toml"
 
 
 @pytest.mark.slow

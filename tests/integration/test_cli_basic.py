@@ -45,7 +45,7 @@ def test_models_json_has_defaults_and_constraints():
     p = run_cli("models", "--json")
     data = {d["name"]: d for d in json.loads(p.stdout)}
     assert data["lens-turbo"]["defaults"]["steps"] == 4
-    assert data["lens"]["presets"]["1440/16:9"] == [1088, 1936]
+    assert data["lens"]["presets"]["1440/16:9"] == [1936, 1088]  # W×H (issue 13: was [h, w])
     assert data["qwen-image"]["constraints"]["multiple"] == 16
     assert data["hunyuan-image-3"]["requires"]["trust_remote_code"] is True
 

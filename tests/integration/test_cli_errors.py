@@ -15,7 +15,7 @@ def test_unknown_model_suggests_nearest(tmp_path):
 
 def test_bad_resolution_names_constraint_and_nearest(tmp_path):
     p = run_cli("generate", "--model", "tiny", "--height", "70", "--width", "64", "--out", str(tmp_path / "r"))
-    assert_user_error(p, "70x64 is not a valid size for tiny", "multiples of 16", "nearest valid size: 64x64")
+    assert_user_error(p, "64x70 (WxH) is not a valid size for tiny", "multiples of 16", "nearest valid size: 64x64")
 
 
 def test_aspect_ratio_out_of_range(tmp_path):

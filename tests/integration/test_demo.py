@@ -15,6 +15,9 @@ def test_demo_end_to_end_and_resumes(tmp_path):
     out = tmp_path / "demo"
     p = run_cli("demo", "--out", str(out), "--no-progress", env={"LENSBENCH_CACHE": str(tmp_path / "cache")})
     assert p.returncode == 0, p.stderr[-2000:]
+    from tests.integration.test_terminal import assert_no_library_noise
+
+    assert_no_library_noise(p.stderr)  # fresh cache: the tiny builds' progress bars and warnings stay silent
     assert "RANDOM weights" in p.stdout and "meaningless" in p.stdout and "reports/published" in p.stdout
     gen = json.loads((out / "tiny-geneval-64x64" / "results" / "geneval.json").read_text())
     assert gen["settings"] and any(m["metric"] == "geneval" and m["category"] is None for m in gen["metrics"])

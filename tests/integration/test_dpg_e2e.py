@@ -13,7 +13,7 @@ pytest.importorskip("transformers")
 from lensbench.config import RunConfig  # noqa: E402
 from lensbench.runners.generate import run_generate  # noqa: E402
 from lensbench.runners.score import run_score  # noqa: E402
-from lensbench.scorers.dpg.grid import crop_tiles  # noqa: E402
+from lensbench.suites.grid import crop_tiles  # noqa: E402
 from lensbench.store.run_store import RunStore  # noqa: E402
 from tests.dpg_support import write_csv, write_prompts  # noqa: E402
 from tests.helpers import run_cli  # noqa: E402

@@ -37,8 +37,8 @@ def cfg(out: Path, **kw) -> RunConfig:
     return RunConfig(**{**base, **kw})
 
 
-def generate(out: Path, **kw):
-    return run_generate(cfg(out), generator=fakes.FakeGenerator(), **kw)
+def generate(out: Path, batch_size: int = 3, **kw):
+    return run_generate(cfg(out, batch_size=batch_size), generator=fakes.FakeGenerator(), **kw)
 
 
 def score(out: Path, **kw):
@@ -92,34 +92,42 @@ def reference(tmp_path_factory):
     return {"state": state(root / "run"), "gen_steps": gen_steps, "score_steps": score_steps, "gen_only": gen_only}
 
 
-def test_generate_sigkill_trials(tmp_path, reference):
-    """12 trials: one or two SIGKILLs at random write steps, then resume; identical to the uninterrupted run."""
-    rng = random.Random(SEED)
-    ref = {k: v for k, v in reference["state"].items() if k in ("images", "generate")}
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_generate_sigkill_trials(tmp_path, batch_size):
+    """20 trials per batch size: one or two SIGKILLs at random write steps (images, directory fsync, the grouped
+    records of a batch), then resume; identical to the uninterrupted run. Batches commit as a group, so this
+    proves "a record exists only for an image that is durably on disk" at every step."""
+    fakes.install()
+    faults.configure()
+    generate(tmp_path / "ref", batch_size)
+    gen_steps = faults.steps()
+    faults.configure()
+    rng = random.Random(SEED + 10 * batch_size)
+    ref = {k: v for k, v in state(tmp_path / "ref").items() if k in ("images", "generate")}
     killed = 0
-    for trial in range(12):
+    for trial in range(20):
         out = tmp_path / f"t{trial}"
-        points = [rng.randint(1, reference["gen_steps"]) for _ in range(rng.choice((1, 1, 2)))]
+        points = [rng.randint(1, gen_steps) for _ in range(rng.choice((1, 1, 2)))]
         run_id = None
         for n in points:
-            res = fakes.run_forked(lambda: generate(out), kill_after=n)
+            res = fakes.run_forked(lambda: generate(out, batch_size), kill_after=n)
             assert res.killed or res.code == 0, (SEED, trial, points, res)
             killed += res.killed
-            if run_id is None and (out / "manifest.json").exists():
+            if run_id is None and (out / "manifest.json").exists() and RunStore(out).done_keys("generate"):
                 run_id = json.loads((out / "manifest.json").read_text())["run_id"]
-        generate(out)
+        generate(out, batch_size)
         got = {k: v for k, v in state(out).items() if k in ("images", "generate")}
         assert got == ref, f"seed {SEED} trial {trial}: kills at steps {points} changed the result"
         assert_consistent(out)
         manifest = json.loads((out / "manifest.json").read_text())
         assert manifest["finished"] and (run_id is None or manifest["run_id"] == run_id)
-    assert killed >= 10  # the trials really interrupted runs
+    assert killed >= 16  # the trials really interrupted runs
 
 
 def test_score_sigkill_trials(tmp_path, reference):
-    """8 trials: SIGKILL the scorer at a random write step, resume; identical records and results."""
+    """20 trials: SIGKILL the scorer at a random write step, resume; identical records and results."""
     rng = random.Random(SEED + 1)
-    for trial in range(8):
+    for trial in range(20):
         out = tmp_path / f"s{trial}"
         shutil.copytree(reference["gen_only"], out)
         n = rng.randint(1, reference["score_steps"])
@@ -139,8 +147,9 @@ def test_two_rank_sigkill_then_resume_any_world_size(tmp_path, reference):
     for trial in range(4):
         out = tmp_path / f"d{trial}"
         victim = trial % 2
-        # rank 1 makes 3 of the 8 images (20 write steps), rank 0 the rest, the merge and the manifest (46)
-        n = rng.randint(1, 20 if victim else 46)
+        # rank 1 makes 3 of the 8 images (16 write steps: batches commit as a group), rank 0 the rest, the merge
+        # and the manifest (40)
+        n = rng.randint(1, 16 if victim else 40)
         kids = {r: fakes.start_forked(lambda: generate(out), env={"RANK": str(r), "WORLD_SIZE": "2", **FAST_COORD},
                                       kill_after=n if r == victim else None) for r in (1, 0)}
         res = {r: k.wait() for r, k in kids.items()}

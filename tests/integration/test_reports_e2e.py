@@ -41,10 +41,13 @@ def test_report_from_a_scored_tiny_run(scored_run, tmp_path):
     assert quality[0].startswith("Model,Run,Provenance,Protocol,GenEval")
     assert quality[1].startswith('tiny,run,measured (this run),"64x64, 2 steps')
     assert "rewriter none" in quality[1]
+    # the coverage block of the real results (prompts scored / in the metadata, tiny backend) is in the Protocol
+    assert "prompts" in quality[1] and "backend tiny" in quality[1] and "off-protocol" in quality[1]
     assert len(quality) == 2  # tiny has no published numbers: no published rows
     assert (out / "tables" / "categories_geneval.md").exists()
     charts = {p.name for p in paths if p.parent.name == "charts"}
     assert {"pareto_geneval.png", "geneval_categories.png", "contact_sheet.png"} <= charts
+    assert {"pareto_geneval.pdf", "pareto_geneval.svg"} <= charts
     assert "No run metric has a published counterpart" in (out / "tables" / "published_vs_reproduced.md").read_text()
 
 

@@ -11,8 +11,8 @@ from collections import Counter
 import pytest
 
 from lensbench.generators import MODELS, GenerationRequest, Generator, LoadOptions
-from lensbench.runners.speed import SpeedConfig, run_speed
-from lensbench.runners.speed_output import COLUMNS
+from lensbench.speed.run import SpeedConfig, run_speed
+from lensbench.speed.output import COLUMNS
 from tests.helpers import assert_user_error, run_cli
 
 STAGE_COLS = ("rewrite_s", "text_encode_s", "denoise_s", "vae_decode_s", "other_s")
@@ -40,6 +40,9 @@ class StandInGenerator(Generator):
         self.calls: Counter = Counter()
         self.oom_sizes, self.error_sizes = set(oom_sizes), set(error_sizes)
         self.pipe = StandInPipe()
+
+    def pipeline(self):  # the declared Generator hook the speed suite instruments
+        return self.pipe
 
     def load(self) -> None:
         pass
@@ -119,7 +122,7 @@ def test_min_duration_and_compile_path(tmp_path):
     rec = _jsonl(tmp_path / "c")[0]
     assert rec["measure_wall_s"] >= 0.05 and row["n"] == gen.calls[(64, 64, 2, 1)] - 1  # ran until min duration
     assert "compile_overhead_s" in rec and row["compile_overhead_s"] == rec["compile_overhead_s"]
-    from lensbench.runners.speed_output import format_table
+    from lensbench.speed.output import format_table
 
     assert "compile s" in format_table(out["rows"], compiled=True)
     manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
@@ -129,8 +132,8 @@ def test_min_duration_and_compile_path(tmp_path):
 
 def test_rewriter_is_timed_as_its_own_stage():
     from lensbench.rewriters import Rewriter
-    from lensbench.runners.speed import _Measurer
-    from lensbench.runners.speed_plan import SpeedPoint
+    from lensbench.speed.run import _Measurer
+    from lensbench.speed.plan import SpeedPoint
 
     class Shout(Rewriter):
         name = "shout"
@@ -152,7 +155,7 @@ def test_rewriter_is_timed_as_its_own_stage():
 
 
 def test_rewriter_cache_off_unless_asked():
-    from lensbench.runners.speed import speed_rewriter
+    from lensbench.speed.run import speed_rewriter
 
     opts = {"model": "m", "base_url": "http://127.0.0.1:9"}
     assert speed_rewriter("openai", opts).use_cache is False  # warm calls must time rewrites, not cache hits
@@ -261,3 +264,31 @@ def test_gpu_cuda_events_agree_with_wall_clock_and_peaks_reset():
     mem.reset()
     second = mem.read().peak_alloc_gb
     assert first >= 0.25 and second < first - 0.2
+
+
+def test_speed_config_file_shares_run_fields_and_flags_override(tmp_path):
+    """`lensbench speed --config` reads SpeedConfig fields (the model/sampling ones shared with RunConfig, via
+    lensbench.config.ModelSettings) and given flags win, like `generate --config`."""
+    from lensbench.config import ModelSettings, RunConfig
+    from tests.helpers import run_cli_inprocess
+
+    shared = {f for f in ModelSettings.__dataclass_fields__}
+    assert {"model", "seed", "guidance", "dtype", "device", "rewriter", "model_path"} <= shared
+    assert shared <= set(SpeedConfig.__dataclass_fields__) and shared <= set(RunConfig.__dataclass_fields__)
+    cfg = tmp_path / "speed.toml"
+    cfg.write_text('model = "tiny"\nresolutions = ["64x64"]\nsteps = [3]\nwarmup = 0\nrepeats = 1\n'
+                   'min_duration_s = 0.0\ndevice = "cpu"\nthreads = 1\nseed = 7\n')
+    out = tmp_path / "s"
+    p = run_cli_inprocess("speed", "--config", str(cfg), "--steps", "2", "--out", str(out), "--json")
+    assert p.returncode == 0, p.stderr
+    rows = json.loads(p.stdout)["rows"]
+    assert [(r["width"], r["height"], r["steps"], r["status"]) for r in rows] == [(64, 64, 2, "ok")]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["speed"]["config"]["seed"] == 7 and manifest["speed"]["config"]["resolutions"] == ["64x64"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('warmup = "3"\n')
+    assert_user_error(run_cli_inprocess("speed", "--config", str(bad), "--out", str(tmp_path / "b")),
+                      "warmup", str(bad))
+    bad.write_text('stepz = [2]\n')
+    assert_user_error(run_cli_inprocess("speed", "--config", str(bad), "--out", str(tmp_path / "b")),
+                      "unknown config keys ['stepz']")

@@ -86,15 +86,32 @@ def test_rank_killed_under_torchrun_then_single_process_resume(tmp_path, single)
 
 
 def test_real_tiny_model_two_ranks_equal_one_rank(tmp_path):
-    """The real tiny diffusers pipeline through `python -m lensbench` under torchrun (no fakes)."""
+    """The real tiny diffusers pipeline through `python -m lensbench` under torchrun (no fakes), default settings:
+    the plain command (no OMP_NUM_THREADS: torch would use every core), the same under torchrun (one thread per
+    worker by default) and a plain partial run resumed under torchrun give byte-identical images, because
+    --threads (default 1) is applied in every process and recorded."""
     args = ["generate", "--model", "tiny", "--suite", "smoke", "-n", "2", "--batch-size", "1", "--steps", "2",
             "--height", "64", "--width", "64", "--device", "cpu", "--no-progress"]
     two = torchrun("-m", "lensbench", *args, "--out", str(tmp_path / "two"))
     assert two.returncode == 0, two.stderr[-3000:]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    one = subprocess.run([sys.executable, "-m", "lensbench", *args, "--out", str(tmp_path / "one")], capture_output=True,
-                         text=True, env=env, cwd=REPO, timeout=900)
-    assert one.returncode == 0, one.stderr[-3000:]
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    env["HF_HUB_OFFLINE"] = "1"
+
+    def plain(out: str, *extra: str) -> None:
+        one = subprocess.run([sys.executable, "-m", "lensbench", *args, *extra, "--out", str(tmp_path / out)],
+                             capture_output=True, text=True, env=env, cwd=REPO, timeout=900)
+        assert one.returncode == 0, one.stderr[-3000:]
+
+    plain("one")
     a, b = outputs(tmp_path / "one"), outputs(tmp_path / "two")
     assert len(a["images"]) == 4 and a["images"] == b["images"]
     assert a["generate"] == b["generate"]
+    for run in ("one", "two"):
+        assert json.loads((tmp_path / run / "manifest.json").read_text())["generation"]["threads"] == 1
+    plain("mixed", "--limit", "1")  # 2 of the 4 images in one process ...
+    assert len(outputs(tmp_path / "mixed")["images"]) == 2
+    resumed = torchrun("-m", "lensbench", *args, "--out", str(tmp_path / "mixed"))  # ... the rest with 2 ranks
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert outputs(tmp_path / "mixed")["images"] == a["images"]
+    other = torchrun("-m", "lensbench", *args, "--threads", "2", "--out", str(tmp_path / "mixed"), nproc=1)
+    assert other.returncode != 0 and "threads 1 -> 2" in other.stderr  # a resume that changes threads is refused

@@ -36,7 +36,7 @@ def test_axis_setters_reach_the_right_config_fields():
     cfg = g.cells[-1].run_config(Path("o"))
     assert cfg.suite_options == {"metadata": "m.jsonl", "language": "zh"}
     assert cfg.model_options == {"scheduler_shift": 3.0, "flow_shift": 2}
-    assert (cfg.height, cfg.width, cfg.rewriter, cfg.rewriter_options) == (64, 128, "openai", {"model": "m1"})
+    assert (cfg.height, cfg.width, cfg.rewriter, cfg.rewriter_options) == (128, 64, "openai", {"model": "m1"})  # WxH
     assert g.cells[-1].id == "language-zh_shift-3.0_size-64x128_model_options.flow_shift-2_rewriter-gpt"
     assert g.cells[0].run_config(Path("o")).rewriter == "none"
 
@@ -66,7 +66,7 @@ def test_suite_option_override_from_the_command_line():
     ({"base": {"stepz": 2}, "axes": {"steps": [1]}}, "unknown config keys"),
     ({"base": {"out": "x"}, "axes": {"steps": [1]}}, "must not set"),
     ({"axes": {"steps": [0]}}, "--steps must be at least 1"),
-    ({"axes": {"size": ["big"]}}, "HEIGHTxWIDTH"),
+    ({"axes": {"size": ["big"]}}, "WIDTHxHEIGHT"),
     ({}, "no cells"),
     ({"axes": {"steps": [1]}, "score": {"scorer": "x", "optionz": {}}}, "unknown \\[score\\] keys"),
     ({"axes": {"steps": [1]}, "bogus": 1}, "unknown keys"),
@@ -95,5 +95,5 @@ def test_missing_suite_and_bad_toml(tmp_path):
     ("language_sweep.toml", 5, "language-en"),
 ])
 def test_example_grids_parse(name, n_cells, control):
-    g = load_grid(REPO / "suites" / "ablations" / name)
+    g = load_grid(REPO / "examples" / "ablations" / name)
     assert len(g.cells) == n_cells and g.control.id == control and g.score

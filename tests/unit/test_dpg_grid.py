@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from lensbench.errors import UserError
-from lensbench.scorers.dpg.grid import compose_grid, crop_tiles, infer_resolution, tile_boxes
+from lensbench.suites.grid import compose_grid, crop_tiles, infer_resolution, tile_boxes
 
 
 def noise_tiles(r, n=4, seed=0):

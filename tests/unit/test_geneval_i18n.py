@@ -10,7 +10,7 @@ import re
 import pytest
 
 from lensbench.errors import UserError
-from lensbench.scorers.geneval.labels import GENEVAL_CLASSES
+from lensbench.suites.geneval_objects import GENEVAL_CLASSES
 from lensbench.suites import load_suite
 from lensbench.suites.geneval_i18n import COLORS, LANGUAGES, RELATIONS, load_language, noun_phrase, render
 

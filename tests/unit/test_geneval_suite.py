@@ -11,7 +11,7 @@ import pytest
 
 from lensbench.errors import UserError
 from lensbench.scorers.geneval.decision import COLORS, decide
-from lensbench.scorers.geneval.labels import GENEVAL_CLASSES
+from lensbench.suites.geneval_objects import GENEVAL_CLASSES
 from lensbench.suites import SUITES, load_suite
 from lensbench.suites import geneval as gs
 

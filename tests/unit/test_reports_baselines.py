@@ -22,7 +22,7 @@ aliases = ["org/Model-One"]
 
 @pytest.fixture(scope="module")
 def committed():
-    return load_baselines(REPO / "baselines")
+    return load_baselines(REPO / "lensbench" / "baselines" / "data")
 
 
 def test_committed_baselines_every_value_has_source_and_measurer(committed):
@@ -143,7 +143,7 @@ def test_missing_directory_and_models(tmp_path):
 
 
 def test_committed_copy_with_one_source_removed_is_rejected(tmp_path):
-    shutil.copytree(REPO / "baselines", tmp_path / "b")
+    shutil.copytree(REPO / "lensbench" / "baselines" / "data", tmp_path / "b")
     p = tmp_path / "b" / "lens-paper.toml"
     text = p.read_text()
     first = 'source = "arXiv 2605.21573 Table 2, via the third-party BenchmarkExplorer widget transcription"\n'

@@ -24,7 +24,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 def test_published_report_tables_regenerate_byte_for_byte(tmp_path):
-    paths = build_report([], tmp_path, "md,csv,latex,html", published=True, baselines_dir=REPO / "baselines",
+    paths = build_report([], tmp_path, "md,csv,latex,html", published=True, baselines_dir=REPO / "lensbench" / "baselines" / "data",
                          charts=False)
     assert all(p.stat().st_size > 0 for p in paths)
     new, committed = _tree(tmp_path / "tables"), _tree(PUBLISHED / "tables")
@@ -39,6 +39,8 @@ def test_committed_published_charts_exist():
         assert png.read_bytes()[:8] == PNG_MAGIC
         svg = (PUBLISHED / "charts" / f"{stem}.svg").read_text()
         assert "<svg" in svg and "<dc:date>" not in svg
+        pdf = (PUBLISHED / "charts" / f"{stem}.pdf").read_bytes()
+        assert pdf.startswith(b"%PDF-") and b"CreationDate" not in pdf
 
 
 def test_readme_shows_the_committed_comparison_table_and_a_chart():
@@ -58,13 +60,14 @@ def test_run_report_writes_tables_and_nonempty_charts(tmp_path):
                  speed=[speed_row(height=h, width=h, megapixels=h * h / 1e6) for h in (512, 1024)]
                  + [speed_row(height=2048, width=2048, megapixels=4.19, status="oom", latency_p50_s="")])
     out = tmp_path / "report"
-    paths = build_report([a, b, s], out, ["md", "csv"], published=True, baselines_dir=REPO / "baselines")
+    paths = build_report([a, b, s], out, ["md", "csv"], published=True, baselines_dir=REPO / "lensbench" / "baselines" / "data")
     names = {p.relative_to(out).as_posix() for p in paths}
     for t in ("quality", "categories_geneval", "published_vs_reproduced", "speed", "stage_split"):
         assert {f"tables/{t}.md", f"tables/{t}.csv"} <= names
     for c in ("pareto_geneval", "geneval_categories", "latency_vs_megapixels", "stage_split", "contact_sheet"):
         assert (out / "charts" / f"{c}.png").read_bytes()[:8] == PNG_MAGIC
         assert ET.parse(out / "charts" / f"{c}.svg").getroot().tag.endswith("svg")
+        assert (out / "charts" / f"{c}.pdf").read_bytes().startswith(b"%PDF-")
         assert (out / "charts" / f"{c}.png").stat().st_size > 5000
     index = (out / "README.md").read_text()
     assert "![pareto_geneval](charts/pareto_geneval.png)" in index and "## Published vs reproduced" in index
@@ -80,7 +83,7 @@ def test_cli_report(tmp_path):
     report_cli.register(app)
     runner = CliRunner()
     r = runner.invoke(app, ["report", "--published", "--no-charts", "--format", "md,csv", "--out", str(tmp_path / "o"),
-                            "--baselines", str(REPO / "baselines")])
+                            "--baselines", str(REPO / "lensbench" / "baselines" / "data")])
     assert r.exit_code == 0, r.output
     assert "wrote 22 table files and 0 chart files" in r.output
     assert (tmp_path / "o" / "tables" / "comparison.csv").read_text().startswith("Model,Reported in,Measured by,GenEval")

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 import pytest
-from tests.reports_synth import geneval_metrics, make_run, speed_row
+from tests.reports_synth import FULL, geneval_metrics, make_run, speed_row
 
 from lensbench.errors import UserError
 from lensbench.reports import run_tables
@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def baselines():
-    return load_baselines(REPO / "baselines")
+    return load_baselines(REPO / "lensbench" / "baselines" / "data")
 
 
 def _table() -> Table:
@@ -71,7 +71,8 @@ def test_quality_and_category_tables_from_synthetic_results(tmp_path, baselines)
     q = run_tables.quality_table([load_run(run)], baselines)
     measured = [r for r in q.rows if r[2] == "measured (this run)"]
     assert measured == [["Z-Image", "zi", "measured (this run)",
-                         "1024x1024, 50 steps, guidance 4.0, 4 img/prompt, rewriter none", "0.780 [0.760, 0.800]"]]
+                         "1024x1024, 50 steps, guidance 4.0, 4 img/prompt, rewriter none; coverage unknown",
+                         "0.780 [0.760, 0.800]"]]
     published = {r[2]: r[4] for r in q.rows if r[2].startswith("published")}
     assert published["published: Z-Image report (authors)"] == "0.84"
     assert published["published: Mage-Flow paper (Mage-Flow authors)"] == "0.84†"
@@ -86,21 +87,22 @@ def test_quality_and_category_tables_from_synthetic_results(tmp_path, baselines)
 
 
 def test_published_vs_reproduced_difference_and_ci_flag(tmp_path, baselines):
-    run = make_run(tmp_path, "lt", model="lens-turbo", metrics=geneval_metrics(0.85, 0.025))
+    run = make_run(tmp_path, "lt", model="lens-turbo", metrics=geneval_metrics(0.85, 0.025), coverage_block=FULL)
     t = run_tables.published_vs_reproduced([load_run(run)], baselines)
     overall = {r[4]: r for r in t.rows if r[1] == "GenEval" and r[2] == "Overall"}
     paper, mage = overall["Lens paper"], overall["Mage-Flow paper"]
-    assert (paper[3], paper[7], paper[8], paper[10], paper[11]) == ("0.914†", "0.850", "[0.825, 0.875]", "-0.064", "yes")
-    assert (mage[3], mage[10], mage[11]) == ("0.83†", "+0.020", "no")  # 0.83 lies inside [0.825, 0.875]
+    assert (paper[3], paper[7], paper[8], paper[10], paper[11], paper[12]) == (
+        "0.914†", "0.850", "[0.825, 0.875]", "comparable", "-0.064", "yes")
+    assert (mage[3], mage[11], mage[12]) == ("0.83†", "+0.020", "no")  # 0.83 lies inside [0.825, 0.875]
 
 
 def test_published_vs_reproduced_converts_units_and_handles_no_ci(tmp_path, baselines):
     # a DPG scorer reporting a fraction is compared in percent; no CI -> "no CI"
     run = make_run(tmp_path, "zi-dpg", model="z-image", scorer="dpg",
-                   metrics=[MetricValue("dpg", 0.8514, 1065, unit="fraction")])
+                   metrics=[MetricValue("dpg", 0.8514, 1065, unit="fraction")], coverage_block=FULL)
     t = run_tables.published_vs_reproduced([load_run(run)], baselines)
     row = [r for r in t.rows if r[4] == "Z-Image report"][0]
-    assert (row[3], row[7], row[10], row[11]) == ("88.14", "85.14", "-3.00", "no CI")
+    assert (row[3], row[7], row[11], row[12]) == ("88.14", "85.14", "-3.00", "no CI")
 
 
 def test_latency_compared_only_on_matching_device(tmp_path, baselines):
@@ -109,7 +111,7 @@ def test_latency_compared_only_on_matching_device(tmp_path, baselines):
     run = make_run(tmp_path, "sp", model="lens-turbo", speed=rows)
     t = run_tables.published_vs_reproduced([load_run(run)], baselines)
     lat = [r for r in t.rows if r[1] == "Latency (s)"]
-    assert len(lat) == 1 and (lat[0][3], lat[0][7], lat[0][10]) == ("0.84", "0.900", "+0.060")
+    assert len(lat) == 1 and (lat[0][3], lat[0][7], lat[0][11]) == ("0.84", "0.900", "+0.060")
     assert run_tables.device_matches("1x NVIDIA H100", "NVIDIA H100 80GB HBM3")
     assert not run_tables.device_matches("NVIDIA A100-80GB", "NVIDIA A100-SXM4-40GB")
     assert not run_tables.device_matches("Apple M-series (MLX)", "Apple M2 Max")
@@ -154,5 +156,5 @@ def test_load_run_errors_and_unique_labels(tmp_path):
     b = make_run(tmp_path / "y", "same", metrics=geneval_metrics(0.6))
     assert [r.label for r in load_runs([a, b])] == ["same", "same#2"]
     (a / "results" / "geneval.json").write_text("{not json")
-    with pytest.raises(UserError, match="unreadable"):
+    with pytest.raises(UserError, match="not a readable results file"):
         load_run(a)

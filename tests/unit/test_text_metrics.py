@@ -8,7 +8,6 @@ import pytest
 
 from lensbench.scorers.ocr import aggregate
 from lensbench.scorers.ocr.metrics import (
-    cvtg_extract_targets,
     cvtg_word_scores,
     length_bucket,
     levenshtein,
@@ -20,6 +19,7 @@ from lensbench.scorers.ocr.metrics import (
     split_joined_words,
     word_tokens,
 )
+from lensbench.suites.text_official import cvtg_extract_targets
 
 EPS = 1e-5
 

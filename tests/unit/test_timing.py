@@ -10,7 +10,7 @@ import pytest
 
 from lensbench.errors import UserError
 from lensbench.generators import MODELS
-from lensbench.runners.speed_plan import (build_points, explicit_sizes, is_valid, parse_int_list, preset_sizes,
+from lensbench.speed.plan import (build_points, explicit_sizes, is_valid, parse_int_list, preset_sizes,
                                           reference_side)
 from lensbench.timing.loop import measure
 from lensbench.timing.measures import Latency, Memory, percentile
@@ -220,7 +220,7 @@ def test_buckets_and_explicit_sizes():
 def test_is_oom():
     import torch
 
-    from lensbench.runners.speed import is_oom
+    from lensbench.util.device import is_oom
 
     assert is_oom(torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     assert is_oom(RuntimeError("MPS backend out of memory"))
@@ -228,8 +228,8 @@ def test_is_oom():
 
 
 def test_published_latency_shown_only_on_same_device():
-    from lensbench.runners.speed_output import format_published
-    from lensbench.runners.speed_published import compare, device_matches
+    from lensbench.speed.output import format_published
+    from lensbench.speed.published import compare, device_matches
 
     assert device_matches("1x NVIDIA H100", "NVIDIA H100 80GB HBM3")
     assert not device_matches("1x NVIDIA H100", "NVIDIA A100-SXM4-80GB")
@@ -250,7 +250,9 @@ def test_published_latency_shown_only_on_same_device():
 
 
 def test_csv_columns_match_the_report_reader():
-    from lensbench.runners.speed_output import COLUMNS
+    from lensbench.speed.output import COLUMNS
+    from lensbench.timing.schema import SPEED_COLUMNS
 
     runs = pytest.importorskip("lensbench.reports.runs")
     assert COLUMNS == runs.SPEED_COLUMNS
+    assert COLUMNS is SPEED_COLUMNS and runs.SPEED_COLUMNS is SPEED_COLUMNS and len(SPEED_COLUMNS) == 29

@@ -40,6 +40,40 @@ GUIDANCE = {
 }
 HAS_NEGATIVE = {"tiny": True, "tiny-z-image": True, "tiny-qwen-image": True, "tiny-flux2-klein": False}
 
+#: sha256[:16] of the weights and tokenizer files each pre-2026 build wrote BEFORE tiny.py was split into
+#: tiny_parts / tiny_tokenizers / tiny_builds (torch 2.14.1, diffusers 0.42.1, transformers 5.24): the split must
+#: keep every build byte-identical (configs are left out: they carry library versions)
+BUILD_HASHES_BEFORE_SPLIT = {
+    'tiny': {
+        'text_encoder/model.safetensors': 'a31cc23d6b62dd3f',
+        'tokenizer/tokenizer.json': '20ef24aded298d58',
+        'unet/diffusion_pytorch_model.safetensors': '5634309f88ff3b40',
+        'vae/diffusion_pytorch_model.safetensors': 'd30cf200ee000f21',
+    },
+    'tiny-flux2-klein': {
+        'text_encoder/model.safetensors': 'bc1bd641b8eef445',
+        'tokenizer/chat_template.jinja': '733a9db88fb08d55',
+        'tokenizer/tokenizer.json': '50bf3075d589d182',
+        'transformer/diffusion_pytorch_model.safetensors': '038c050db951c09f',
+        'vae/diffusion_pytorch_model.safetensors': 'ae14a0823223e0f5',
+    },
+    'tiny-qwen-image': {
+        'text_encoder/model.safetensors': '80fcb712d2e07766',
+        'tokenizer/chat_template.jinja': '733a9db88fb08d55',
+        'tokenizer/tokenizer.json': '50bf3075d589d182',
+        'transformer/diffusion_pytorch_model.safetensors': '06cd6db5bfe36236',
+        'vae/diffusion_pytorch_model.safetensors': '68a38c40a995b3d8',
+    },
+    'tiny-z-image': {
+        'text_encoder/model.safetensors': 'd1d2b5f9bc1af9c3',
+        'tokenizer/chat_template.jinja': '733a9db88fb08d55',
+        'tokenizer/tokenizer.json': '50bf3075d589d182',
+        'transformer/diffusion_pytorch_model.safetensors': '0c03a78cc3fdc33f',
+        'vae/diffusion_pytorch_model.safetensors': '23e844868215aa68',
+    },
+}
+BUILT_WITH = {"torch": "2.14.1", "diffusers": "0.42.1"}
+
 PROMPTS = [
     "a red cat",
     "a blue dog sitting on a big chair next to a tall tree in the city at night, cinematic lighting",
@@ -367,3 +401,28 @@ def test_ensure_built_is_safe_when_processes_race(tmp_path):
     path = Path(paths.pop())
     assert tiny.is_complete(path, "tiny-z-image")
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp dirs left behind
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_split_builders_are_byte_identical(name, cache):
+    from importlib.metadata import version
+
+    if any(version(pkg) != v for pkg, v in BUILT_WITH.items()):
+        pytest.skip(f"reference hashes were taken with {BUILT_WITH}")
+    path = tiny.ensure_built(name, cache)
+    got = {rel: hashlib.sha256((path / rel).read_bytes()).hexdigest()[:16] for rel in BUILD_HASHES_BEFORE_SPLIT[name]}
+    assert got == BUILD_HASHES_BEFORE_SPLIT[name]
+
+
+def test_harmony_tokenizer_prefix_is_lens_txt_offset():
+    from lensbench.generators import tiny_tokenizers as tt
+
+    tok = tiny._harmony_tokenizer()
+    assert tt.lens_prefix_length(tok) == tt.LENS_TXT_OFFSET == 97
+    conv = [{"role": "system", "content": tt._LENS_CHAT_SYSTEM, "thinking": None},
+            {"role": "user", "content": "a red cat", "thinking": None},
+            {"role": "assistant", "thinking": tt._LENS_THINKING, "content": ""}]
+    text = tok.apply_chat_template(conv, tokenize=False, add_generation_prompt=False).split("<|return|>")[0]
+    ids = tok(text)["input_ids"]
+    assert tok.decode(ids[97:100]) == "a red cat"  # LensPipeline's features start exactly at the prompt
+    assert tok.eos_token == "<|return|>" and tok.pad_token == "<|endoftext|>"

@@ -17,24 +17,19 @@ Heavy libraries are imported in `load()`, never at import time.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from lensbench.errors import UserError, require_module
+from lensbench.options import settings_dict
 from lensbench.registry import Registry
+from lensbench.util.device import resolve_device
 
 OFFICIAL_MPLUG = "damo/mplug_visual-question-answering_coco_large_en"
 DEFAULT_BLIP = "Salesforce/blip-vqa-capfilt-large"
 DEFAULT_VLM = "Qwen/Qwen2.5-VL-7B-Instruct"
 DEFAULT_VLM_PROMPT = "{question} Answer with yes or no."
-
-
-def resolve_device(device: str | None) -> str:
-    if device and device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def resolve_dtype(dtype: str | None, device: str):
@@ -47,15 +42,55 @@ def resolve_dtype(dtype: str | None, device: str):
     return getattr(torch, name)
 
 
+@dataclass(frozen=True)
+class MplugOptions:
+    model: str = OFFICIAL_MPLUG
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class BlipOptions:
+    model: str = DEFAULT_BLIP
+    device: str = "auto"
+    dtype: str | None = None
+    max_new_tokens: int = 10
+
+
+@dataclass(frozen=True)
+class TinyBlipOptions:
+    """The tiny random BLIP VQA: ``seed`` is the seed of its random weights (not a bootstrap seed)."""
+
+    seed: int = 0
+    answer_bias: str | None = None
+    device: str = "cpu"
+    dtype: str | None = None
+    max_new_tokens: int = 1
+
+
+@dataclass(frozen=True)
+class VlmOptions:
+    model: str = DEFAULT_VLM
+    device: str = "auto"
+    dtype: str | None = None
+    max_new_tokens: int = 8
+    prompt: str = DEFAULT_VLM_PROMPT
+
+
 class VqaBackend(ABC):
     """Answers yes/no questions about images, many (image, question) pairs per call."""
 
     name = "vqa"
     official = False
     default_answer_mode = "exact"
+    Options: ClassVar[type] = MplugOptions
 
-    def __init__(self, options: dict[str, Any]):
-        self.options = dict(options)
+    def __init__(self, options: Mapping[str, Any] | Any = None):
+        if not isinstance(options, self.Options):
+            from lensbench.scorers.base import parse_one
+
+            options = parse_one(self.Options, dict(options or {}), what=f"DPG-Bench VQA backend {self.name}")
+        self.parsed = options
+        self.options: dict[str, Any] = settings_dict(options)  # resolved values (the tiny backend adds its path)
 
     def load(self) -> None:
         """Load the model (once)."""
@@ -67,14 +102,34 @@ class VqaBackend(ABC):
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "official": self.official, **self.options}
 
+    def downloads(self) -> list[dict[str, Any]] | None:
+        """Hub snapshots to prefetch (None: fetched some other way, e.g. ModelScope's own hub)."""
+        import os
+
+        model = str(self.options.get("model", ""))
+        if not model or os.path.exists(os.path.expanduser(model)):
+            return []
+        return [{"repo_id": model, "revision": None}]
+
+    def fingerprint(self) -> dict[str, Any]:
+        """`describe()` plus the identity of the weights (Hub commit from the local cache, or local contents)."""
+        from lensbench.scorers.identity import with_weights
+
+        fp = self.describe()
+        return with_weights(fp, "model") if "model" in fp else fp
+
 
 class MplugBackend(VqaBackend):
     name = "mplug"
     official = True
+    Options = MplugOptions
 
-    def __init__(self, options):
-        super().__init__({"model": OFFICIAL_MPLUG, "device": "auto", **options})
+    def __init__(self, options=None):
+        super().__init__(options)
         self._pipe = None
+
+    def downloads(self) -> list[dict[str, Any]] | None:
+        return None  # ModelScope hub, not Hugging Face: the pipeline downloads it on load
 
     def load(self) -> None:
         require_module("modelscope", "the official DPG-Bench VQA backend 'mplug'", "pip install modelscope fairseq timm")
@@ -97,9 +152,10 @@ class MplugBackend(VqaBackend):
 
 class BlipVqaBackend(VqaBackend):
     name = "blip-vqa"
+    Options = BlipOptions
 
-    def __init__(self, options):
-        super().__init__({"model": DEFAULT_BLIP, "device": "auto", "dtype": None, "max_new_tokens": 10, **options})
+    def __init__(self, options=None):
+        super().__init__(options)
         self._model = self._processor = None
 
     def load(self) -> None:
@@ -133,10 +189,18 @@ class TinyBlipBackend(BlipVqaBackend):
     """A tiny random BLIP VQA built from a config into the cache, then loaded like ``blip-vqa``."""
 
     name = "tiny"
+    Options = TinyBlipOptions
 
-    def __init__(self, options):
-        opts = {"model": "tiny random BLIP VQA (built locally)", "seed": 0, "answer_bias": None, "device": "cpu", "max_new_tokens": 1, **options}
-        super().__init__(opts)
+    def __init__(self, options=None):
+        super().__init__(options)
+        self.options = {"model": "tiny random BLIP VQA (built locally)", **self.options}
+
+    def downloads(self) -> list[dict[str, Any]] | None:
+        return []  # built locally
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Seed and bias decide the tiny weights (its cache path is only known after `load`)."""
+        return {**{k: v for k, v in self.describe().items() if k != "model"}, "weights": "tiny random BLIP VQA"}
 
     def load(self) -> None:
         from lensbench.scorers.dpg.tiny_blip import build_tiny_blip_vqa
@@ -150,10 +214,10 @@ class TinyBlipBackend(BlipVqaBackend):
 class VlmJudgeBackend(VqaBackend):
     name = "vlm"
     default_answer_mode = "normalized"
+    Options = VlmOptions
 
-    def __init__(self, options):
-        opts = {"model": DEFAULT_VLM, "device": "auto", "dtype": None, "max_new_tokens": 8, "prompt": DEFAULT_VLM_PROMPT}
-        super().__init__({**opts, **options})
+    def __init__(self, options=None):
+        super().__init__(options)
         self._model = self._processor = None
 
     def load(self) -> None:
@@ -200,6 +264,7 @@ BACKENDS.register("vlm", VlmJudgeBackend)
 BACKENDS.register("tiny", TinyBlipBackend)
 
 
-def make_backend(name: str, options: dict[str, Any] | None = None) -> VqaBackend:
-    """Build a backend by name (unknown names raise with did-you-mean)."""
-    return BACKENDS.get(name)(dict(options or {}))
+def make_backend(name: str, options: Mapping[str, Any] | Any = None) -> VqaBackend:
+    """Build a backend by name from raw options or its options dataclass (unknown names: did-you-mean)."""
+    cls = BACKENDS.get(name)
+    return cls(options if isinstance(options, cls.Options) else dict(options or {}))

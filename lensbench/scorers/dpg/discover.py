@@ -9,34 +9,35 @@ prompts folder (scorer option ``prompts``, else the cache) or, failing that, fro
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lensbench.errors import UserError
+from lensbench.scorers.dpg.questions import QuestionTable
 from lensbench.suites.base import PromptItem
 
 if TYPE_CHECKING:
-    from lensbench.scorers.dpg.scorer import DpgScorer
     from lensbench.suites.dpg import DpgSuite
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 
-def _suite_for(scorer: "DpgScorer") -> "DpgSuite":
+def _suite_for(csv: str | None, prompts_dir: str | None, questions: Callable[[], QuestionTable]) -> "DpgSuite":
     from lensbench.suites import dpg_data
     from lensbench.suites.dpg import DpgSuite, load_prompts
 
     options: dict[str, Any] = {"download": "never"}
-    if scorer.csv:
-        options["csv"] = str(Path(str(scorer.csv)).expanduser().resolve())
-    prompts = Path(str(scorer.prompts)).expanduser() if scorer.prompts else dpg_data.default_prompts_dir()
+    if csv:
+        options["csv"] = str(Path(str(csv)).expanduser().resolve())
+    prompts = Path(str(prompts_dir)).expanduser() if prompts_dir else dpg_data.default_prompts_dir()
     if prompts.is_dir():
         options["prompts"] = str(prompts.resolve())
         return DpgSuite(load_prompts(prompts), source=None, options=options)
-    if scorer.prompts:
+    if prompts_dir:
         raise UserError(f"DPG-Bench prompts folder {prompts} does not exist; fix -O prompts=DIR")
-    table = scorer.load_questions()
+    table = questions()
     if table.dropped_row is not None and table.dropped_row.get("item_id") not in table.texts:
         table.texts.setdefault(str(table.dropped_row["item_id"]), str(table.dropped_row.get("text", "")))
     items = [PromptItem(id=i, prompt=t.strip()) for i, t in sorted(table.texts.items())]
@@ -44,8 +45,10 @@ def _suite_for(scorer: "DpgScorer") -> "DpgSuite":
     return DpgSuite(items, source=None, options=options)
 
 
-def discover_grids(scorer: "DpgScorer", run_dir: Path) -> tuple["DpgSuite", list[dict[str, Any]]]:
-    """(suite, pseudo generation records with ``grid: True``) for the grid images directly in `run_dir`."""
+def discover_grids(run_dir: Path, *, csv: str | None, prompts: str | None,
+                   questions: Callable[[], QuestionTable]) -> tuple["DpgSuite", list[dict[str, Any]]]:
+    """(suite, pseudo generation records with ``grid: True``) for the grid images directly in `run_dir`; the
+    suite comes from the `prompts` folder (else the cache) or the CSV text column (`questions()` reads it)."""
     if not run_dir.is_dir():
         raise UserError(f"{run_dir} is not a directory; pass a run directory or a folder of DPG-Bench grid images")
     files = sorted(p for p in run_dir.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
@@ -53,7 +56,7 @@ def discover_grids(scorer: "DpgScorer", run_dir: Path) -> tuple["DpgSuite", list
         raise UserError(
             f"{run_dir} has no manifest.json and no grid images (<item_id>.png); pass a lensbench run or a folder of 2x2 grids"
         )
-    suite = _suite_for(scorer)
+    suite = _suite_for(csv, prompts, questions)
     known = {it.id for it in suite.items()}
     records, seen, unknown = [], {}, []
     for p in files:

@@ -1,86 +1,95 @@
 """The DPG-Bench scorer: one unit per prompt grid (key ``dpg/<item_id>``), VQA on every tile, official scoring.
 
 Options (``-O key=value``): backend (mplug | blip-vqa | vlm | tiny; default mplug = official), model, device,
-dtype, max_new_tokens, prompt (vlm), seed / answer_bias (tiny), vqa_batch_size, csv, prompts,
-skip_first_row (default true = official row-0 quirk), answer_mode (exact = official | normalized),
-resolution (tile size R; default grid width / 2), pic_num (tiles per grid; default: images generated, or 4
-for discovered grids), n_boot, ci_seed, alpha.
+dtype, max_new_tokens, prompt (vlm), seed (of the tiny backend's random weights) / answer_bias (tiny),
+vqa_batch_size, csv, prompts, skip_first_row (default true = official row-0 quirk), answer_mode (exact = official |
+normalized), resolution (tile size R; default grid width / 2), pic_num (tiles per grid; default: images generated,
+or 4 for discovered grids), n_boot, ci_seed (bootstrap seed), alpha. Declared as `DpgOptions` and the backends'
+options dataclasses (lensbench.scorers.dpg.backends).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from lensbench.errors import UserError
-from lensbench.scorers.base import Scorer, ScoreUnit
+from lensbench.scorers.base import MetricMeta, PairedRule, ProtocolInfo, Scorer, ScoreUnit, parse_parts
 from lensbench.scorers.dpg import official
 from lensbench.scorers.dpg.backends import BACKENDS, OFFICIAL_MPLUG, make_backend
-from lensbench.scorers.dpg.grid import GRID_SLOTS, crop_tiles, infer_resolution
+from lensbench.suites.grid import GRID_SLOTS, crop_tiles, infer_resolution
 from lensbench.scorers.dpg.questions import QuestionTable, read_question_csv
 from lensbench.stats import DEFAULT_N_BOOT, DEFAULT_SEED
 from lensbench.store.results import MetricValue
 from lensbench.suites.base import Suite
 
-BACKEND_KEYS = ("model", "device", "dtype", "max_new_tokens", "prompt", "seed", "answer_bias")
-SCORER_KEYS = ("backend", "vqa_batch_size", "csv", "prompts", "skip_first_row", "answer_mode", "resolution",
-               "pic_num", "n_boot", "ci_seed", "alpha")  # fmt: skip
+DPG_CATEGORIES = ("global", "entity", "attribute", "relation", "other")
 
 
-def _bool(key: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    s = str(value).strip().lower()
-    if s in ("1", "true", "yes", "on"):
-        return True
-    if s in ("0", "false", "no", "off"):
-        return False
-    raise UserError(f"dpg scorer option {key} must be true or false, got {value!r}")
+@dataclass(frozen=True)
+class DpgOptions:
+    """Scorer-level ``-O`` options (the VQA backend's own options are declared by the backend).
 
+    ``ci_seed`` is the bootstrap seed of the CIs; a backend's ``seed`` (tiny) is the seed of its weights."""
 
-def _int(key: str, value: Any, lo: int = 1, hi: int | None = None) -> int:
-    try:
-        v = int(value)
-    except (TypeError, ValueError):
-        raise UserError(f"dpg scorer option {key} must be an integer, got {value!r}") from None
-    if v < lo or (hi is not None and v > hi):
-        raise UserError(f"dpg scorer option {key} must be between {lo} and {hi if hi is not None else 'inf'}, got {v}")
-    return v
+    backend: str = "mplug"
+    vqa_batch_size: int = 16
+    csv: str | None = None
+    prompts: str | None = None
+    skip_first_row: bool = True
+    answer_mode: Literal["exact", "normalized"] | None = None  # None: the backend's default
+    resolution: int | None = None
+    pic_num: int | None = None
+    n_boot: int = DEFAULT_N_BOOT
+    ci_seed: int = DEFAULT_SEED
+    alpha: float = 0.05
+
+    def __post_init__(self) -> None:
+        for key, lo, hi in (("vqa_batch_size", 1, None), ("resolution", 1, None), ("pic_num", 1, GRID_SLOTS),
+                            ("n_boot", 1, None), ("ci_seed", 0, None)):
+            v = getattr(self, key)
+            if v is not None and (v < lo or (hi is not None and v > hi)):
+                raise UserError(f"dpg scorer option {key} must be between {lo} and {hi if hi is not None else 'inf'}, "
+                                f"got {v}")
+        if not 0 < self.alpha < 1:
+            raise UserError(f"dpg scorer option alpha must be between 0 and 1, got {self.alpha}")
 
 
 class DpgScorer(Scorer):
     name = "dpg"
     version = "1"
     batch_size = 4  # prompt grids per score_batch call (each is pic_num x n_questions VQA calls)
+    Options = DpgOptions
+    metrics_meta = {
+        "dpg": MetricMeta("DPG", unit="percent", decimals=2, canonical="dpg", categories=DPG_CATEGORIES),
+        "dpg_excluded_prompts": MetricMeta("DPG excluded prompts", higher_is_better=False, unit="count", decimals=0),
+    }
+    paired_rule = PairedRule("dpg", "mean", field="prompt_score", scale=100.0)
 
     def __init__(self, options: dict[str, Any] | None = None):
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(BACKEND_KEYS) - set(SCORER_KEYS))
-        if unknown:
-            raise UserError(f"unknown dpg scorer option(s) {', '.join(unknown)}; known: {', '.join(SCORER_KEYS + BACKEND_KEYS)}")
-        self.backend_name = BACKENDS.canonical(str(options.get("backend", "mplug")))
-        self.backend = make_backend(self.backend_name, {k: options[k] for k in BACKEND_KEYS if k in options})
-        self.answer_mode = str(options.get("answer_mode", self.backend.default_answer_mode))
-        if self.answer_mode not in official.ANSWER_MODES:
-            raise UserError(f"dpg scorer option answer_mode must be one of {', '.join(official.ANSWER_MODES)}, got {self.answer_mode!r}")
-        self.skip_first_row = _bool("skip_first_row", options.get("skip_first_row", True))
-        self.vqa_batch_size = _int("vqa_batch_size", options.get("vqa_batch_size", 16))
-        self.resolution = _int("resolution", options["resolution"]) if options.get("resolution") else None
-        self.pic_num = _int("pic_num", options["pic_num"], 1, GRID_SLOTS) if options.get("pic_num") else None
-        self.n_boot = _int("n_boot", options.get("n_boot", DEFAULT_N_BOOT))
-        self.ci_seed = _int("ci_seed", options.get("ci_seed", DEFAULT_SEED), 0)
-        try:
-            self.alpha = float(options.get("alpha", 0.05))
-        except ValueError:
-            raise UserError(f"dpg scorer option alpha must be a number, got {options['alpha']!r}") from None
-        self.csv = options.get("csv")
-        self.prompts = options.get("prompts")
+        raw = dict(options or {})
+        self.backend_name = BACKENDS.canonical(str(raw.get("backend", DpgOptions.backend)))
+        parsed = parse_parts(raw, {"scorer": DpgOptions, "backend": BACKENDS.get(self.backend_name).Options},
+                             what="dpg scorer")
+        o: DpgOptions = parsed["scorer"]
+        self.options = o
+        self.backend = make_backend(self.backend_name, parsed["backend"])
+        self.answer_mode = o.answer_mode or self.backend.default_answer_mode
+        self.skip_first_row = o.skip_first_row
+        self.vqa_batch_size = o.vqa_batch_size
+        self.resolution = o.resolution
+        self.pic_num = o.pic_num
+        self.n_boot, self.ci_seed, self.alpha = o.n_boot, o.ci_seed, o.alpha
+        self.csv = o.csv
+        self.prompts = o.prompts
         self.questions: QuestionTable | None = None
         self._csv_sha256: str | None = None
         self._pic_nums: set[int] = set()
         self._loaded = False
-        self._backend_fp = self.backend.describe()  # before load() (the tiny backend fills in its cache path)
+        self._backend_fp = self.backend.fingerprint()  # before load() (the tiny backend fills in its cache path)
+        self._fingerprint: dict[str, Any] | None = None
 
     # -- questions ---------------------------------------------------------------------------------
     def load_questions(self, suite: Suite | None = None) -> QuestionTable:
@@ -99,14 +108,20 @@ class DpgScorer(Scorer):
             self._csv_sha256 = dpg_data.file_sha256(path)
         return self.questions
 
-    def fingerprint(self) -> str:
-        """Hash of everything that changes a unit's record (backend, matching, CSV bytes, crop options)."""
-        import hashlib
-        import json
+    def fingerprint(self) -> dict[str, Any]:
+        """Everything that changes a unit's record (backend and weights, matching, CSV bytes, crop options)."""
+        if self._fingerprint is not None and self._fingerprint["csv_sha256"] == self._csv_sha256:
+            return self._fingerprint
+        fp = {"scorer": self.name, "version": self.version, "vqa": self._backend_fp, "answer_mode": self.answer_mode,
+              "skip_first_row": self.skip_first_row, "resolution": self.resolution, "pic_num": self.pic_num,
+              "csv_sha256": self._csv_sha256}  # fmt: skip
+        self._fingerprint = fp
+        return fp
 
-        data = {"vqa": self._backend_fp, "answer_mode": self.answer_mode, "skip_first_row": self.skip_first_row,
-                "resolution": self.resolution, "pic_num": self.pic_num, "csv_sha256": self._csv_sha256}  # fmt: skip
-        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    def protocol(self) -> ProtocolInfo:
+        backend = f"{self.backend_name}:{self.backend.options.get('model')}"
+        judge = backend if self.backend_name == "vlm" else None
+        return ProtocolInfo(backend=backend, judge=judge, deviations=tuple(self.deviations()))
 
     # -- units -------------------------------------------------------------------------------------
     def units(self, suite: Suite, generation_records: Sequence[dict[str, Any]]) -> list[ScoreUnit]:
@@ -129,6 +144,10 @@ class DpgScorer(Scorer):
         return units
 
     # -- scoring -----------------------------------------------------------------------------------
+    def downloads(self) -> list[dict[str, Any]]:
+        """The VQA model's Hub snapshot ([] for ModelScope's mPLUG: `lensbench fetch` then loads it once)."""
+        return self.backend.downloads() or []
+
     def load(self) -> None:
         if not self._loaded:
             self.backend.load()
@@ -204,10 +223,11 @@ class DpgScorer(Scorer):
         from lensbench.scorers.dpg.summary import summarize_records
 
         if self._csv_sha256 is not None:  # never mix records made with other settings into one result
-            stale = sorted({r.get("fingerprint") for r in records} - {self.fingerprint()}, key=str)
-            if stale:
+            mine = self.fingerprint()
+            n_stale = sum(r.get("fingerprint") != mine for r in records)
+            if n_stale:
                 raise UserError(
-                    f"{sum(r.get('fingerprint') in stale for r in records)} DPG records were scored with other settings "
+                    f"{n_stale} DPG records were scored with other settings "
                     "(backend, CSV, answer_mode, skip_first_row, resolution or pic_num); delete records/score.dpg.*.jsonl "
                     "in the run to re-score, or score with the same options"
                 )
@@ -254,9 +274,9 @@ class DpgScorer(Scorer):
     def discover(self, run_dir) -> tuple[Suite, list[dict[str, Any]]]:
         from lensbench.scorers.dpg.discover import discover_grids
 
-        return discover_grids(self, Path(run_dir))
+        return discover_grids(Path(run_dir), csv=self.csv, prompts=self.prompts, questions=self.load_questions)
 
 
 def make_scorer(options: dict[str, Any] | None = None) -> DpgScorer:
-    """Scorer factory (registered as "dpg" in SCORERS)."""
+    """Scorer factory (SCORERS registers the class itself)."""
     return DpgScorer(options)

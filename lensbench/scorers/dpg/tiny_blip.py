@@ -8,9 +8,9 @@ the first generated token is always that word (lets tests check that answers flo
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
+
+from lensbench.util.files import build_dir_atomic, cache_root
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[DEC]", "yes", "no"] + (
     "is are there a an the of in on and with to at what color how many left right above below".split()
@@ -21,8 +21,6 @@ BIAS = 50.0
 
 
 def default_dir(seed: int, answer_bias: str | None) -> Path:
-    from lensbench.suites.dpg_data import cache_root
-
     return cache_root() / "models" / f"dpg-tiny-blip-vqa-s{seed}-{answer_bias or 'none'}"
 
 
@@ -34,11 +32,12 @@ def build_tiny_blip_vqa(path: str | Path | None = None, *, seed: int = 0, answer
     if answer_bias not in (None, "yes", "no"):
         raise ValueError(f"answer_bias must be None, 'yes' or 'no', got {answer_bias!r}")
     path = Path(path) if path is not None else default_dir(seed, answer_bias)
-    if (path / "config.json").is_file() and (path / "processor_config.json").is_file():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".tmp-tinyblip-", dir=path.parent) as tmp:
-        vocab_file = Path(tmp) / "vocab.txt"
+
+    def complete(p: Path) -> bool:
+        return (p / "config.json").is_file() and (p / "processor_config.json").is_file()
+
+    def build(out: Path) -> None:
+        vocab_file = out / "vocab.txt"
         vocab_file.write_text("\n".join(VOCAB) + "\n")
         tokenizer = BertTokenizer(str(vocab_file), bos_token="[DEC]")
         image_processor = BlipImageProcessor(size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
@@ -56,12 +55,7 @@ def build_tiny_blip_vqa(path: str | Path | None = None, *, seed: int = 0, answer
         if answer_bias is not None:
             with torch.no_grad():
                 model.text_decoder.cls.predictions.bias[ids[answer_bias]] += BIAS
-        out = Path(tmp) / "model"
         model.save_pretrained(out)
         BlipProcessor(image_processor, tokenizer).save_pretrained(out)
-        try:
-            os.replace(out, path)
-        except OSError:
-            if not (path / "config.json").is_file():  # another process won the race: fine
-                raise
-    return path
+
+    return build_dir_atomic(path, build, complete)

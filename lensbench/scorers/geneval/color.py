@@ -23,6 +23,8 @@ from lensbench.errors import UserError, require_module
 from lensbench.registry import Registry
 from lensbench.scorers.geneval.decision import COLORS, KeptObject
 
+#: where open_clip (2.x pretrained.py) fetches ViT-L-14 "openai" from
+OPENAI_CLIP_HUB = {"repo_id": "timm/vit_large_patch14_clip_224.openai", "revision": None}
 TEMPLATES: tuple[str, ...] = ("a photo of a {c} {obj}", "a photo of a {c}-colored {obj}", "a photo of a {c} object")
 
 
@@ -60,6 +62,13 @@ class ColorClassifier(ABC):
     @abstractmethod
     def settings(self) -> dict[str, Any]: ...
 
+    def fingerprint(self) -> dict[str, Any]:
+        return self.settings()
+
+    def downloads(self) -> list[dict[str, Any]] | None:
+        """Hub snapshots to prefetch (None: fetched some other way, e.g. by its library on first load)."""
+        return None
+
     def load(self) -> None:
         """Load weights (idempotent)."""
 
@@ -86,11 +95,28 @@ class ClipColorClassifier(ColorClassifier):
                 "templates": list(self.templates), "bgcolor": self.bgcolor, "crop": self.crop,
                 "batch_size": self.batch_size, "amp": self.amp}
 
+    def downloads(self) -> list[dict[str, Any]] | None:
+        if self.name == "tiny":
+            return []
+        return [dict(OPENAI_CLIP_HUB)] if (self.arch, self.pretrained) == ("ViT-L-14", "openai") else None
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Everything but the batch size (crops are classified independently), plus the weights' identity."""
+        from lensbench.scorers.identity import package_version, with_weights
+
+        fp = {k: v for k, v in self.settings().items() if k != "batch_size"}
+        if "/" in self.pretrained or self.pretrained.endswith((".pt", ".pth", ".bin", ".safetensors")):
+            fp = with_weights(fp, "pretrained")  # a checkpoint file (e.g. the tiny CLIP)
+        if fp.get("weights", {}).get("kind") != "local":  # an open_clip pretrained tag ("openai"): pinned by open_clip
+            fp["weights"] = {"kind": "open_clip", "arch": self.arch, "pretrained": self.pretrained,
+                             "open_clip": package_version("open_clip_torch")}
+        return fp
+
     def load(self) -> None:
         if self._model is not None:
             return
         open_clip = require_module("open_clip", "the GenEval colour classifier", "pip install open-clip-torch")
-        from lensbench.scorers.geneval.detector import resolve_device
+        from lensbench.util.device import resolve_device
 
         self.device = resolve_device(self.device)
         try:
@@ -150,46 +176,54 @@ class ClipColorClassifier(ColorClassifier):
         return out
 
 
-COLOR_CLASSIFIERS: Registry = Registry("GenEval colour classifier")
+@dataclass(frozen=True)
+class ClipColorOptions:
+    """``-O`` options of the open_clip colour classifier (``clip=tiny``: the tiny local CLIP of the tests)."""
+
+    clip: str | None = None
+    clip_model: str = "ViT-L-14"
+    clip_pretrained: str = "openai"
+    device: str = "auto"
+    bgcolor: str = "#999"
+    crop: bool = True
+    color_batch_size: int = 16
+    amp: bool = True
+    colors: tuple[str, ...] = COLORS
+
+    def __post_init__(self) -> None:
+        if self.clip not in (None, "tiny"):
+            raise UserError(f"option clip={self.clip!r} of the GenEval colour classifier: only 'tiny' (the tiny local "
+                            "CLIP) is known; choose the model with -O clip_model=... -O clip_pretrained=...")
+        if self.color_batch_size < 1:
+            raise UserError(f"option color_batch_size must be at least 1, got {self.color_batch_size}")
 
 
-def as_bool(value: Any, default: bool = True) -> bool:
-    """Option value -> bool: accepts True/False, 1/0 and the strings true/false/1/0/yes/no/on/off."""
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise UserError(f"expected a yes/no option value (1/0, true/false), got {value!r}")
-
-
-def _colors(value: Any) -> tuple[str, ...]:
-    if not value:
-        return COLORS
-    return tuple(value.split(",")) if isinstance(value, str) else tuple(str(v) for v in value)
-
-
-def _open_clip(options: Mapping[str, Any]) -> ColorClassifier:
-    arch = str(options.get("clip_model") or "ViT-L-14")
-    pretrained = str(options.get("clip_pretrained") or "openai")
-    name = None
-    if options.get("clip") == "tiny":
+def _open_clip(o: ClipColorOptions) -> ColorClassifier:
+    arch, pretrained, name = o.clip_model or "ViT-L-14", o.clip_pretrained or "openai", None
+    if o.clip == "tiny":
         from lensbench.scorers.geneval.tiny import ensure_tiny_open_clip
 
         arch, path = ensure_tiny_open_clip()
         pretrained, name = str(path), "tiny"
-    return ClipColorClassifier(arch, pretrained, device=options.get("device", "auto"), bgcolor=str(options.get("bgcolor", "#999")),
-                               crop=as_bool(options.get("crop"), True), batch_size=int(options.get("color_batch_size", 16)),
-                               amp=as_bool(options.get("amp"), True), backend_name=name, colors=_colors(options.get("colors")))
+    return ClipColorClassifier(arch, pretrained, device=o.device, bgcolor=o.bgcolor, crop=o.crop,
+                               batch_size=o.color_batch_size, amp=o.amp, backend_name=name, colors=o.colors or COLORS)
 
 
-COLOR_CLASSIFIERS.register("open_clip", _open_clip, aliases=("clip",))
+@dataclass(frozen=True)
+class ColorBackend:
+    Options: type
+    build: Any
 
 
-def make_color_classifier(options: Mapping[str, Any] | None = None) -> ColorClassifier:
-    options = dict(options or {})
-    return COLOR_CLASSIFIERS.get(str(options.get("clip_backend", "open_clip")))(options)
+COLOR_CLASSIFIERS: Registry = Registry("GenEval colour classifier")
+COLOR_CLASSIFIERS.register("open_clip", ColorBackend(ClipColorOptions, _open_clip), aliases=("clip",))
+
+
+def make_color_classifier(options: Mapping[str, Any] | None = None, *, backend: str = "open_clip") -> ColorClassifier:
+    """Build a colour classifier from raw ``-O`` pairs (checked against its options) or its options dataclass."""
+    entry = COLOR_CLASSIFIERS.get(backend)
+    if not isinstance(options, entry.Options):
+        from lensbench.scorers.base import parse_one
+
+        options = parse_one(entry.Options, dict(options or {}), what=f"GenEval colour classifier {backend}")
+    return entry.build(options)

@@ -7,8 +7,8 @@ module never touches an image or a model. Protocol notes: shared/reference/bench
 
 Numerics follow the official scorer: mmdet returns float32 arrays, so scores are compared with the thresholds in
 float32 (a score equal to float32(0.3) is dropped; the comparison is strict) and box geometry is computed in
-float32. Ties in score keep the order numpy 1.23's ``argsort(...)[::-1]`` gives for small arrays (insertion sort,
-stable, then reversed: the later detection comes first).
+float32. Detections are ordered with exactly the official call, ``np.argsort(scores)[::-1]`` (numpy's default
+sort kind), so tied scores resolve as the official scorer resolves them on the same machine and numpy.
 """
 
 from __future__ import annotations
@@ -37,6 +37,16 @@ class DecisionOptions:
     position_threshold: float = 0.1  # POSITION_THRESHOLD: margin as a fraction of the summed box sizes
     colors: tuple[str, ...] = COLORS
     box_dtype: str = "float32"  # mmdet's output dtype; geometry and score comparisons run in it
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "colors", tuple(self.colors))
+        try:
+            object.__setattr__(self, "box_dtype", str(np.dtype(self.box_dtype)))
+        except TypeError:
+            from lensbench.errors import UserError
+
+            raise UserError(f"option box_dtype={self.box_dtype!r}: not a numpy dtype; use float32 (official) or "
+                            "float64") from None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -108,7 +118,7 @@ def select_detections(
         if boxes.shape[0] == 0:
             continue
         class_masks = None if masks is None else masks.get(classname)
-        order = np.argsort(boxes[:, 4], kind="stable")[::-1]
+        order = np.argsort(boxes[:, 4])[::-1]  # evaluate_images.py, verbatim (default kind: ties as official)
         order = order[boxes[order, 4] > threshold][: opts.max_objects].tolist()
         out: list[KeptObject] = []
         while order:

@@ -21,13 +21,14 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from lensbench.errors import UserError, require_module
 from lensbench.registry import Registry
 from lensbench.scorers.geneval.labels import GENEVAL_CLASSES, map_labels
+from lensbench.util.device import resolve_device
 
 DEFAULT_HF_MODEL = "facebook/mask2former-swin-small-coco-instance"
 MMDET_MODEL = "mask2former_swin-s-p4-w7-224_lsj_8x2_50e_coco"  # evaluate_images.py default --options model
@@ -41,19 +42,19 @@ class ImageDetections:
     masks: dict[str, np.ndarray | None]  # class -> bool [N, H, W] or None
 
 
-def resolve_device(device: str | None) -> str:
-    if device in (None, "", "auto"):
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return str(device)
-
-
 class Detector(ABC):
     name = "detector"
 
     @abstractmethod
     def settings(self) -> dict[str, Any]: ...
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What decides the detections (for the scorer fingerprint): default = `settings()`."""
+        return self.settings()
+
+    def downloads(self) -> list[dict[str, Any]] | None:
+        """Hub snapshots to prefetch (None: this backend fetches its own weights some other way)."""
+        return None
 
     def load(self) -> None:
         """Load weights (idempotent)."""
@@ -151,6 +152,16 @@ class HFMask2FormerDetector(Detector):
                 "max_per_image": self.max_per_image, "min_score": self.min_score, "label_map": self.label_map,
                 "postprocess": "mmdet MaskFormerFusionHead.instance_postprocess (re-implemented)"}
 
+    def fingerprint(self) -> dict[str, Any]:
+        from lensbench.scorers.identity import with_weights
+
+        return with_weights(self.settings(), "model", self.revision)
+
+    def downloads(self) -> list[dict[str, Any]] | None:
+        if os.path.exists(os.path.expanduser(self.model_id)):
+            return []  # a local checkpoint (or the tiny build)
+        return [{"repo_id": self.model_id, "revision": self.revision}]
+
     def load(self) -> None:
         if self._model is not None:
             return
@@ -206,6 +217,14 @@ class MMDetDetector(Detector):
         return {"backend": self.name, "config": self.config or MMDET_CONFIG, "model": self.model_name,
                 "checkpoint": os.path.join(self.model_path, f"{self.model_name}.pth")}
 
+    def fingerprint(self) -> dict[str, Any]:
+        from lensbench.scorers.identity import package_version
+        from lensbench.util.files import sha256_file
+
+        ckpt = os.path.join(self.model_path, f"{self.model_name}.pth")
+        return {**self.settings(), "mmdet": package_version("mmdet"),
+                "checkpoint_sha256": sha256_file(ckpt) if os.path.isfile(ckpt) else None}
+
     def load(self) -> None:
         if self._model is not None:
             return
@@ -241,36 +260,79 @@ class MMDetDetector(Detector):
         return results
 
 
-# -- registry -----------------------------------------------------------------------------------------------------
-DETECTORS: Registry = Registry("GenEval detector backend")
+# -- options and registry -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HFDetectorOptions:
+    """``-O`` options of the hf-mask2former detector (min_score None: the scorer's exact pruning bound)."""
+
+    detector_model: str = DEFAULT_HF_MODEL
+    detector_revision: str | None = None
+    device: str = "auto"
+    input_size: Literal["official", "processor"] = "official"
+    max_per_image: int = 100
+    min_score: float | None = None
+    label_map: str = "auto"
 
 
-def _hf(options: Mapping[str, Any]) -> Detector:
-    return HFMask2FormerDetector(
-        str(options.get("detector_model") or DEFAULT_HF_MODEL), revision=options.get("detector_revision"),
-        device=options.get("device", "auto"), input_size=str(options.get("input_size", "official")),
-        max_per_image=int(options.get("max_per_image", 100)), min_score=float(options.get("min_score", 0.0)),
-        label_map=str(options.get("label_map", "auto")))
+@dataclass(frozen=True)
+class MMDetOptions:
+    mmdet_config: str | None = None
+    mmdet_model_path: str = "./"
+    model: str = MMDET_MODEL
+    device: str = "auto"
 
 
-def _mmdet(options: Mapping[str, Any]) -> Detector:
-    return MMDetDetector(config=options.get("mmdet_config"), model_path=str(options.get("mmdet_model_path", "./")),
-                         model_name=str(options.get("model", MMDET_MODEL)), device=options.get("device", "auto"))
+@dataclass(frozen=True)
+class TinyDetectorOptions:
+    """The tiny random detector (tests, demo): ``tiny_labels`` = the GenEval classes it "finds"."""
+
+    tiny_labels: tuple[str, ...] = ()
+    device: str = "cpu"
+    max_per_image: int = 100
+    min_score: float | None = None
 
 
-def _tiny(options: Mapping[str, Any]) -> Detector:
+def _hf(o: HFDetectorOptions) -> Detector:
+    return HFMask2FormerDetector(o.detector_model or DEFAULT_HF_MODEL, revision=o.detector_revision, device=o.device,
+                                 input_size=o.input_size, max_per_image=o.max_per_image, min_score=o.min_score or 0.0,
+                                 label_map=o.label_map)
+
+
+def _mmdet(o: MMDetOptions) -> Detector:
+    return MMDetDetector(config=o.mmdet_config, model_path=o.mmdet_model_path, model_name=o.model, device=o.device)
+
+
+def _tiny(o: TinyDetectorOptions) -> Detector:
     from lensbench.scorers.geneval.tiny import ensure_tiny_mask2former, parse_labels
 
-    path = ensure_tiny_mask2former(parse_labels(options.get("tiny_labels")))
-    return HFMask2FormerDetector(str(path), device=options.get("device", "cpu"), input_size="processor",
-                                 max_per_image=int(options.get("max_per_image", 100)),
-                                 min_score=float(options.get("min_score", 0.0)), backend_name="tiny")
+    path = ensure_tiny_mask2former(parse_labels(o.tiny_labels or None))
+    return HFMask2FormerDetector(str(path), device=o.device, input_size="processor", max_per_image=o.max_per_image,
+                                 min_score=o.min_score or 0.0, backend_name="tiny")
 
 
-DETECTORS.register("hf-mask2former", _hf, aliases=("mask2former", "hf"))
-DETECTORS.register("mmdet", _mmdet)
-DETECTORS.register("tiny", _tiny)
+@dataclass(frozen=True)
+class DetectorBackend:
+    """A registered detector: its options dataclass and the function that builds it from them."""
+
+    Options: type
+    build: Any
 
 
-def make_detector(name: str, options: Mapping[str, Any] | None = None) -> Detector:
-    return DETECTORS.get(name)(dict(options or {}))
+DETECTORS: Registry = Registry("GenEval detector backend")
+DETECTORS.register("hf-mask2former", DetectorBackend(HFDetectorOptions, _hf), aliases=("mask2former", "hf"))
+DETECTORS.register("mmdet", DetectorBackend(MMDetOptions, _mmdet))
+DETECTORS.register("tiny", DetectorBackend(TinyDetectorOptions, _tiny))
+
+
+def detector_options_class(name: str) -> type:
+    return DETECTORS.get(name).Options
+
+
+def make_detector(name: str, options: Mapping[str, Any] | Any = None) -> Detector:
+    """Build a detector from raw ``-O`` pairs (checked against its options) or from its options dataclass."""
+    backend = DETECTORS.get(name)
+    if not isinstance(options, backend.Options):
+        from lensbench.scorers.base import parse_one
+
+        options = parse_one(backend.Options, dict(options or {}), what=f"GenEval detector {DETECTORS.canonical(name)}")
+    return backend.build(options)

@@ -1,6 +1,6 @@
 """GenEval's 80 object names and the mapping from detector label names to them.
 
-GENEVAL_CLASSES is GenEval's ``object_names.txt`` (djghosh13/geneval @ af4902f): the COCO-80 thing classes in
+GENEVAL_CLASSES (suite data, `lensbench.suites.geneval_objects`) is GenEval's ``object_names.txt`` (djghosh13/geneval @ af4902f): the COCO-80 thing classes in
 detector class-index order, with three COCO labels renamed (mouse -> computer mouse, remote -> tv remote,
 keyboard -> computer keyboard). Detectors name their labels in several COCO spellings (mmdet/detectron2 use
 "tv", "couch", "motorcycle"; the 2014 VOC-style lists use "tvmonitor", "sofa", "motorbike"), so labels are
@@ -12,18 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from lensbench.errors import UserError
+from lensbench.suites.geneval_objects import GENEVAL_CLASSES
 
-GENEVAL_CLASSES: tuple[str, ...] = (
-    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
-    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
-    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
-    "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
-    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
-    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
-    "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "computer mouse", "tv remote",
-    "computer keyboard", "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock",
-    "vase", "scissors", "teddy bear", "hair drier", "toothbrush",
-)  # fmt: skip
 
 #: detector label spellings (normalised: lower case, "_"/"-" -> " ") -> GenEval name
 ALIASES: dict[str, str] = {

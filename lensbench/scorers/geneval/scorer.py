@@ -1,9 +1,15 @@
 """The GenEval scorer: detector + colour classifier (batched) + the official decision (pure) + summaries.
 
 Per image it records the official fields (tag, prompt, correct, reason, kept boxes as ``details``) plus the colours
-it classified. `summarize` returns the lensbench metrics and writes ``results.jsonl`` in the official schema beside
-the numbered folders (``<run>/geneval/results.jsonl``), so djghosh13/geneval's summary_scores.py reads it unchanged.
-`discover` scores official-layout folders made by other tools (``<dir>/<digits>/metadata.jsonl`` + ``samples/``).
+it classified. `summarize` (pure) returns the lensbench metrics; `finalize` writes ``results.jsonl`` in the official
+schema beside the numbered folders (``<run>/geneval/results.jsonl``), so djghosh13/geneval's summary_scores.py reads
+it unchanged. `discover` scores official-layout folders made by other tools (``<dir>/<digits>/metadata.jsonl`` +
+``samples/``).
+
+Options (``-O key=value``) are typed dataclasses: `GenEvalOptions` (detector and colour backends, batching,
+results file), `DecisionOptions` (the official constants), the chosen detector's options
+(`detector.HFDetectorOptions`, `MMDetOptions`, `TinyDetectorOptions`) and `color.ClipColorOptions`; one namespace,
+each key routed to every part that declares it.
 """
 
 from __future__ import annotations
@@ -11,14 +17,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from lensbench.errors import UserError
-from lensbench.scorers.base import Scorer, ScoreUnit
-from lensbench.scorers.geneval.color import ColorClassifier, ColorRequest, as_bool, make_color_classifier
+from lensbench.options import option_names
+from lensbench.scorers.base import MetricMeta, PairedRule, ProtocolInfo, Scorer, ScoreUnit, parse_parts
+from lensbench.scorers.geneval.color import COLOR_CLASSIFIERS, ColorClassifier, ColorRequest, make_color_classifier
 from lensbench.scorers.geneval.decision import DecisionOptions, color_requests, details_json_obj, evaluate, select_detections
-from lensbench.scorers.geneval.detector import Detector, make_detector
+from lensbench.scorers.geneval.detector import DETECTORS, Detector, make_detector
 from lensbench.scorers.geneval.summary import RESULT_FIELDS, lensbench_metrics
 from lensbench.store.atomic import write_text_atomic
 from lensbench.store.results import MetricValue
@@ -26,13 +34,21 @@ from lensbench.suites.base import Suite
 
 SAMPLE_RE = re.compile(r"\d+\.png")  # evaluate_images.py: re.match(r"\d+\.png", imagename)
 RESULTS_FILENAME = "results.jsonl"
-KNOWN_OPTIONS = frozenset({
-    "detector", "detector_model", "detector_revision", "input_size", "label_map", "max_per_image", "min_score",
-    "detector_batch_size", "mmdet_config", "mmdet_model_path", "model", "tiny_labels",
-    "clip", "clip_backend", "clip_model", "clip_pretrained", "bgcolor", "crop", "color_batch_size", "amp", "colors",
-    "device", "threshold", "counting_threshold", "max_objects", "max_overlap", "position_threshold", "box_dtype",
-    "results",
-})
+OFFICIAL_DETECTOR = "mmdet"  # evaluate_images.py: mmdet Mask2Former Swin-S
+OFFICIAL_CLIP = ("ViT-L-14", "openai")
+GENEVAL_TAGS = ("single_object", "two_object", "counting", "colors", "position", "color_attr")
+GENEVAL_TAG_DISPLAY = {"single_object": "Single", "two_object": "Two", "counting": "Counting", "colors": "Colors",
+                       "position": "Position", "color_attr": "Attr. binding"}
+
+
+@dataclass(frozen=True)
+class GenEvalOptions:
+    """Scorer-level ``-O`` options (the decision constants and the backends' options are declared beside them)."""
+
+    detector: str = "hf-mask2former"
+    clip_backend: str = "open_clip"
+    detector_batch_size: int = 0  # 0: the whole scoring batch in one detector call
+    results: bool = True  # write the official results.jsonl in finalize
 
 
 def load_image(path: Path):
@@ -47,26 +63,52 @@ def load_image(path: Path):
         raise UserError(f"image {path} cannot be read ({exc}); delete it and re-run `lensbench generate`") from None
 
 
+def parse_geneval_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """One ``-O`` namespace -> {"scorer", "decision", "detector", "color"} options dataclasses."""
+    raw = dict(options or {})
+    detector = DETECTORS.canonical(str(raw.get("detector", GenEvalOptions.detector)))
+    clip_backend = COLOR_CLASSIFIERS.canonical(str(raw.get("clip_backend", GenEvalOptions.clip_backend)))
+    parts = {"scorer": GenEvalOptions, "decision": DecisionOptions, "detector": DETECTORS.get(detector).Options,
+             "color": COLOR_CLASSIFIERS.get(clip_backend).Options}
+    declared = set().union(*(option_names(c) for c in parts.values()))
+    for key in raw:
+        owners = [n for n in DETECTORS.names() if key in option_names(DETECTORS.get(n).Options)]
+        if key not in declared and owners:
+            raise UserError(f"option {key} belongs to the GenEval detector {' / '.join(owners)}, not {detector}; "
+                            f"pass -O detector={owners[0]} or drop -O {key}")
+    parsed = parse_parts(raw, parts, what="geneval scorer")
+    decision = parsed["decision"]
+    if hasattr(parsed["detector"], "min_score") and parsed["detector"].min_score is None:
+        # exact pruning (see detector.instance_postprocess): never drops a detection a threshold could keep
+        parsed["detector"] = replace(parsed["detector"], min_score=min(decision.threshold, decision.counting_threshold))
+    parsed["detector_name"] = detector
+    return parsed
+
+
 class GenEvalScorer(Scorer):
     name = "geneval"
-    version = "1"
+    version = "2"  # 2: detections ordered with np.argsort(scores)[::-1] exactly as evaluate_images.py
     batch_size = 16
+    Options = GenEvalOptions
+    metrics_meta = {
+        "geneval": MetricMeta("GenEval", canonical="geneval", categories=GENEVAL_TAGS,
+                              category_display=GENEVAL_TAG_DISPLAY),
+        "geneval_image_accuracy": MetricMeta("GenEval % correct images"),
+        "geneval_prompt_any": MetricMeta("GenEval % correct prompts"),
+    }
+    paired_rule = PairedRule("geneval", "category_mean", field="correct")
 
     def __init__(self, options: Mapping[str, Any] | None = None, *, detector: Detector | None = None,
                  color_classifier: ColorClassifier | None = None):
-        options = dict(options or {})
-        unknown = sorted(set(options) - KNOWN_OPTIONS)
-        if unknown:
-            raise UserError(f"unknown geneval scorer option(s) {', '.join(unknown)}; known: {', '.join(sorted(KNOWN_OPTIONS))}")
-        self.decision = DecisionOptions.from_options(options)
-        if "min_score" not in options:  # exact pruning (see detector.instance_postprocess)
-            options["min_score"] = min(self.decision.threshold, self.decision.counting_threshold)
-        self.options = options
-        self.detector = detector or make_detector(str(options.get("detector", "hf-mask2former")), options)
-        self.color_classifier = color_classifier or make_color_classifier(options)
-        self.detector_batch_size = int(options.get("detector_batch_size", 0)) or None
-        self.write_results = as_bool(options.get("results"), True)
-        self._run_dir: Path | None = None
+        parsed = parse_geneval_options(options)
+        self.options: GenEvalOptions = parsed["scorer"]
+        self.decision: DecisionOptions = parsed["decision"]
+        self.detector_options, self.color_options = parsed["detector"], parsed["color"]
+        self.detector = detector or make_detector(parsed["detector_name"], self.detector_options)
+        self.color_classifier = color_classifier or make_color_classifier(self.color_options,
+                                                                          backend=self.options.clip_backend)
+        self.detector_batch_size = self.options.detector_batch_size or None
+        self.write_results = self.options.results
 
     def settings(self) -> dict[str, Any]:
         from lensbench.suites.geneval import GENEVAL_COMMIT, GENEVAL_REPO
@@ -75,6 +117,34 @@ class GenEvalScorer(Scorer):
                 "color_classifier": self.color_classifier.settings(), "detector_batch_size": self.detector_batch_size,
                 "official_reference": {"repo": GENEVAL_REPO, "commit": GENEVAL_COMMIT,
                                        "files": ["evaluation/evaluate_images.py", "evaluation/summary_scores.py"]}}
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"scorer": self.name, "version": self.version, "decision": self.decision.to_dict(),
+                "detector": self.detector.fingerprint(), "color_classifier": self.color_classifier.fingerprint()}
+
+    def protocol(self) -> ProtocolInfo:
+        det, clf = self.detector.settings(), self.color_classifier.settings()
+        dev = []
+        if self.detector.name != OFFICIAL_DETECTOR:
+            dev.append(f"detector {self.detector.name} ({det.get('model')}) instead of the official mmdet Mask2Former")
+        if (clf.get("arch"), clf.get("pretrained")) != OFFICIAL_CLIP or clf.get("backend") != "open_clip":
+            dev.append(f"colour classifier {clf.get('backend')} {clf.get('arch')} ({clf.get('pretrained')}) instead of "
+                       "open_clip ViT-L-14 (openai)")
+        if det.get("input_size") not in (None, "official"):
+            dev.append(f"detector input_size={det.get('input_size')} instead of mmdet's 800/1333 resize")
+        changed = {k: v for k, v in self.decision.to_dict().items() if DecisionOptions().to_dict()[k] != v}
+        if changed:
+            dev.append("decision constants changed: " + ", ".join(f"{k}={v}" for k, v in sorted(changed.items())))
+        if clf.get("bgcolor") != "#999" or clf.get("crop") is not True:
+            dev.append(f"colour crop bgcolor={clf.get('bgcolor')} crop={clf.get('crop')} instead of #999 / crop")
+        backend = f"{self.detector.name} + {clf.get('backend')}:{clf.get('arch')}"
+        return ProtocolInfo(backend=backend, judge=None, deviations=tuple(dev))
+
+    def downloads(self) -> list[dict[str, Any]]:
+        """The detector's and the colour classifier's Hub snapshots ([] when either cannot be listed: then
+        `lensbench fetch` loads the scorer once, which fills every cache)."""
+        parts = [self.detector.downloads(), self.color_classifier.downloads()]
+        return [] if any(p is None for p in parts) else [d for p in parts for d in p]
 
     def load(self) -> None:
         self.detector.load()
@@ -90,7 +160,6 @@ class GenEvalScorer(Scorer):
 
     def score_batch(self, run_dir, units: Sequence[ScoreUnit]) -> list[dict[str, Any]]:
         run_dir = Path(run_dir)
-        self._run_dir = run_dir
         paths = [run_dir / u.images[0] for u in units]
         images = [load_image(p) for p in paths]
         detections = self._detect(images, [str(p) for p in paths])
@@ -129,20 +198,16 @@ class GenEvalScorer(Scorer):
         records = [r for r in records if r.get("status", "ok") == "ok" and "correct" in r]
         if not records:
             raise UserError("no scored GenEval images to summarise; run `lensbench score` on a run with images")
-        if self.write_results and self._run_dir is not None:
-            write_official_results(self._run_dir, records, suite)
         return lensbench_metrics(records, prompt_key="item_id")
 
     def finalize(self, run_dir, records: Sequence[dict[str, Any]], suite: Suite) -> Path | None:
-        """Write results.jsonl for `run_dir` (for runners that call it after summarize)."""
+        """Write the official results.jsonl for `run_dir` (the score runner calls it after the results)."""
         recs = [r for r in records if r.get("status", "ok") == "ok" and "correct" in r]
         return write_official_results(Path(run_dir), recs, suite) if recs and self.write_results else None
 
     # -- folders made by other tools ------------------------------------------------------------------------------
     def discover(self, run_dir) -> tuple[Suite, list[dict[str, Any]]]:
-        suite, records = discover_official_layout(Path(run_dir))
-        self._run_dir = Path(run_dir)
-        return suite, records
+        return discover_official_layout(Path(run_dir))
 
 
 def official_row(record: Mapping[str, Any], items: Mapping[str, Any]) -> dict[str, Any]:
@@ -209,3 +274,6 @@ def discover_official_layout(run_dir: Path) -> tuple[Suite, list[dict[str, Any]]
 
 def make_scorer(options: dict[str, Any] | None = None) -> GenEvalScorer:
     return GenEvalScorer(options)
+
+
+make_scorer.scorer_class = GenEvalScorer  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ import numpy as np
 from lensbench import stats
 from lensbench.errors import UserError
 from lensbench.store.results import MetricValue
+from lensbench.util.files import iter_jsonl
 
 #: columns of the official results.jsonl (evaluate_images.py), in its order
 RESULT_FIELDS: tuple[str, ...] = ("filename", "tag", "prompt", "correct", "reason", "metadata", "details")
@@ -50,17 +51,10 @@ def read_results(path: str | Path) -> list[dict[str, Any]]:
     if not p.is_file():
         raise UserError(f"results file {p} does not exist; pass the results.jsonl written by the GenEval scorer")
     rows = []
-    with open(p, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{p}:{lineno}: not valid JSON ({exc.msg}); pass an official GenEval results.jsonl") from None
-            if not isinstance(row, dict) or any(k not in row for k in ("tag", "correct", "metadata")):
-                raise UserError(f'{p}:{lineno}: needs "tag", "correct" and "metadata"; pass an official GenEval results.jsonl')
-            rows.append(row)
+    for lineno, row in iter_jsonl(p, "pass an official GenEval results.jsonl"):
+        if not isinstance(row, dict) or any(k not in row for k in ("tag", "correct", "metadata")):
+            raise UserError(f'{p}:{lineno}: needs "tag", "correct" and "metadata"; pass an official GenEval results.jsonl')
+        rows.append(row)
     if not rows:
         raise UserError(f"results file {p} has no rows")
     return rows

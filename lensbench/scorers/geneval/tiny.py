@@ -15,13 +15,14 @@ Both are cached under ``${LENSBENCH_CACHE:-~/.cache/lensbench}/tiny/`` and built
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lensbench.errors import UserError
+from lensbench.util.files import build_dir_atomic
+from lensbench.util.files import cache_root as lensbench_cache_root
 from lensbench.scorers.geneval.labels import GENEVAL_CLASSES
 
 VERSION = 1
@@ -33,7 +34,7 @@ _COCO_RENAMES = {"computer mouse": "mouse", "tv remote": "remote", "computer key
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("LENSBENCH_CACHE") or "~/.cache/lensbench").expanduser() / "tiny"
+    return lensbench_cache_root() / "tiny"
 
 
 def parse_labels(value: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -47,22 +48,11 @@ def parse_labels(value: str | Sequence[str] | None) -> tuple[str, ...]:
 
 
 def _ensure(name: str, builder: Callable[[Path], None]) -> Path:
-    target = cache_root() / f"{name}-v{VERSION}"
-    if (target / MARKER).exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-build-", dir=target.parent))
-    try:
+    def build(tmp: Path) -> None:
         builder(tmp)
-        (tmp / MARKER).write_text(json.dumps({"builder": name, "version": VERSION}))
-        try:
-            os.replace(tmp, target)
-        except OSError:
-            if not (target / MARKER).exists():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+        (tmp / MARKER).write_text(json.dumps({"builder": name, "version": VERSION}))  # marker last
+
+    return build_dir_atomic(cache_root() / f"{name}-v{VERSION}", build, lambda p: (p / MARKER).exists())
 
 
 def build_tiny_mask2former(out_dir: str | Path, labels: Sequence[str] = DEFAULT_LABELS, seed: int = 0) -> Path:

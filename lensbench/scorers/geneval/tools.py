@@ -13,6 +13,8 @@ from typing import Any
 
 from lensbench.errors import UserError
 from lensbench.store.atomic import write_json_atomic
+from lensbench.store.results import read_results
+from lensbench.store.results import score_records as stored_records
 from lensbench.store.run_store import RunStore
 from lensbench.suites.base import Suite
 
@@ -30,7 +32,7 @@ def summarize_results(path: str | Path) -> dict[str, Any]:
 def load_run(run_dir: str | Path, metadata: str | None = None) -> tuple[Suite, list[dict[str, Any]]]:
     """The suite and generation records of a lensbench run, or of an official-layout folder from another tool."""
     from lensbench.scorers.geneval.scorer import discover_official_layout
-    from lensbench.suites import load_suite
+    from lensbench.suites import load_recorded_suite, load_suite
 
     run = Path(run_dir)
     if not run.is_dir():
@@ -42,10 +44,10 @@ def load_run(run_dir: str | Path, metadata: str | None = None) -> tuple[Suite, l
     desc = manifest.get("suite") or {}
     if desc.get("name") != "geneval":
         raise UserError(f"{run} is a {desc.get('name')!r} run, not a GenEval run; pass a run made with --suite geneval")
-    options = dict(desc.get("options") or {})
-    if metadata:
-        options["metadata"] = metadata
-    suite = load_suite("geneval", None if metadata else desc.get("source"), options)
+    if metadata:  # the user points at the metadata file (e.g. moved since the run was generated)
+        suite = load_suite("geneval", None, {**dict(desc.get("options") or {}), "metadata": metadata})
+    else:
+        suite = load_recorded_suite(desc)
     return suite, store.records("generate")
 
 
@@ -88,6 +90,16 @@ def agreement(records_a: Sequence[Mapping[str, Any]], records_b: Sequence[Mappin
     return {"tags": {t: rates(c) for t, c in tags.items()}, "overall": rates(total)}
 
 
+def _for_detector(options: Mapping[str, Any], backend: str) -> dict[str, Any]:
+    """The shared options minus those only other detector backends declare (calibrate runs two backends)."""
+    from lensbench.options import option_names
+    from lensbench.scorers.geneval.detector import DETECTORS
+
+    own = set(option_names(DETECTORS.get(backend).Options))
+    others = {k for n in DETECTORS.names() for k in option_names(DETECTORS.get(n).Options)} - own
+    return {k: v for k, v in options.items() if k not in others}
+
+
 def calibrate(run_dir: str | Path, backends: Sequence[str], options: Mapping[str, Any] | None = None, *,
               metadata: str | None = None, limit: int | None = None, batch_size: int | None = None,
               write: bool = True) -> dict[str, Any]:
@@ -99,8 +111,9 @@ def calibrate(run_dir: str | Path, backends: Sequence[str], options: Mapping[str
     run = Path(run_dir)
     suite, gen = load_run(run, metadata)
     options = {k: v for k, v in dict(options or {}).items() if k != "detector"}
-    first = GenEvalScorer({**options, "detector": backends[0], "results": "0"})
-    second = GenEvalScorer({**options, "detector": backends[1], "results": "0"}, color_classifier=first.color_classifier)
+    first = GenEvalScorer({**_for_detector(options, backends[0]), "detector": backends[0], "results": "0"})
+    second = GenEvalScorer({**_for_detector(options, backends[1]), "detector": backends[1], "results": "0"},
+                           color_classifier=first.color_classifier)
     recs = [score_records(sc, suite, gen, run, limit=limit, batch_size=batch_size) for sc in (first, second)]
     result = {"backends": list(backends), "n_images": len(recs[0]), "agreement": agreement(*recs),
               "settings": {backends[0]: first.settings(), backends[1]: second.settings()}}
@@ -110,12 +123,15 @@ def calibrate(run_dir: str | Path, backends: Sequence[str], options: Mapping[str
 
 
 def export_results(run_dir: str | Path, metadata: str | None = None) -> Path:
-    """(Re)write results.jsonl in the official schema from a run's ``score.geneval`` records."""
+    """(Re)write results.jsonl in the official schema from the ``score.geneval`` records behind the run's
+    results/geneval.json (the same scorer fingerprint; never records made with other settings)."""
     from lensbench.scorers.geneval.scorer import write_official_results
 
     run = Path(run_dir)
     suite, _ = load_run(run, metadata)
-    records = [r for r in RunStore(run).records("score.geneval") if r.get("status", "ok") == "ok" and "correct" in r]
+    store = RunStore(run)
+    fp_id = read_results(store.result_path("geneval")).fingerprint_id if store.result_path("geneval").is_file() else None
+    records = [r for r in stored_records(store, "geneval", fp_id) if r.get("status", "ok") == "ok" and "correct" in r]
     if not records:
         raise UserError(f"{run} has no GenEval scores yet; run `lensbench score --suite geneval {run}` first")
     return write_official_results(run, records, suite)

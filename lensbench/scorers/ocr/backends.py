@@ -16,15 +16,16 @@ is part of `settings()` and therefore of the OCR cache key.
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from lensbench.errors import UserError, require_module
+from lensbench.options import settings_dict
 from lensbench.registry import Registry
+from lensbench.util.files import sha256_file
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,67 @@ class OcrLine:
         return cls(text=str(data[0]), score=float(data[1]), box=box)
 
 
+@dataclass(frozen=True)
+class RapidOcrOptions:
+    device: str = "cpu"
+    threads: int = -1
+    min_score: float = 0.5  # rapidocr Global.text_score
+    batch_mode: str = "cross_image"
+    rec_batch_num: int = 6  # rapidocr default 6
+    rec_width_step: int = 80  # cross_image: pad crops to multiples of this
+    det_limit_side_len: int = 736  # rapidocr default (limit_type "min")
+    box_thresh: float = 0.5
+    unclip_ratio: float = 1.6
+    use_cls: bool = True
+
+    def __post_init__(self) -> None:
+        _check_device(self.device)
+        if self.batch_mode not in ("cross_image", "per_image"):
+            raise UserError(f"OCR option batch_mode={self.batch_mode!r} must be cross_image or per_image")
+        if self.rec_batch_num < 1 or self.rec_width_step < 1:
+            raise UserError("OCR options rec_batch_num and rec_width_step must be at least 1")
+
+
+@dataclass(frozen=True)
+class PaddleOcrOptions:
+    device: str = "cpu"
+    lang: str = "en"
+    min_score: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_device(self.device)
+
+
+@dataclass(frozen=True)
+class EasyOcrOptions:
+    device: str = "cpu"
+    langs: tuple[str, ...] = ("ch_sim", "en")
+    min_score: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_device(self.device)
+
+
+def _check_device(device: str) -> None:
+    if device not in ("cpu", "cuda"):
+        raise UserError(f"OCR option device={device!r} must be cpu or cuda")
+
+
 class OcrBackend(ABC):
     name: str = "ocr"
+    #: the options dataclass (None: a backend without declared options keeps the given dict, e.g. test doubles)
+    Options: ClassVar[type | None] = None
 
-    def __init__(self, options: dict[str, Any] | None = None):
-        self.options = dict(options or {})
+    def __init__(self, options: Mapping[str, Any] | Any = None):
+        if self.Options is None:
+            self.opts, self.options = None, dict(options or {})
+            return
+        if not isinstance(options, self.Options):
+            from lensbench.scorers.base import parse_one
+
+            options = parse_one(self.Options, dict(options or {}), what=f"OCR backend {self.name}")
+        self.opts = options
+        self.options = settings_dict(options)
 
     @abstractmethod
     def settings(self) -> dict[str, Any]:
@@ -60,56 +117,21 @@ class OcrBackend(ABC):
         """OCR each image (RGB uint8 numpy arrays, H×W×3); lines in reading order."""
 
 
-def _opt(options: dict[str, Any], key: str, default: Any, kind: type) -> Any:
-    value = options.get(key, default)
-    if value is None:
-        return None
-    try:
-        if kind is bool and isinstance(value, str):
-            if value.lower() not in ("1", "0", "true", "false", "yes", "no"):
-                raise ValueError(value)
-            return value.lower() in ("1", "true", "yes")
-        return kind(value)
-    except (TypeError, ValueError):
-        raise UserError(f"OCR option {key}={value!r} must be a {kind.__name__}") from None
-
-
-def _file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 # -- rapidocr --------------------------------------------------------------------------------------
 class RapidOcrBackend(OcrBackend):
     """PP-OCRv4 (det + cls + rec ONNX models inside the rapidocr-onnxruntime wheel)."""
 
     name = "rapidocr"
     INSTALL = "pip install rapidocr-onnxruntime (GPU: also pip install onnxruntime-gpu)"
-    OPTIONS = ("device", "threads", "min_score", "batch_mode", "rec_batch_num", "rec_width_step",
-               "det_limit_side_len", "box_thresh", "unclip_ratio", "use_cls")
+    Options = RapidOcrOptions
 
-    def __init__(self, options: dict[str, Any] | None = None):
+    def __init__(self, options: Mapping[str, Any] | Any = None):
         super().__init__(options)
-        o = self.options
-        self.device = str(o.get("device", "cpu"))
-        if self.device not in ("cpu", "cuda"):
-            raise UserError(f"OCR option device={self.device!r} must be cpu or cuda")
-        self.threads = _opt(o, "threads", -1, int)
-        self.min_score = _opt(o, "min_score", 0.5, float)  # rapidocr Global.text_score
-        self.batch_mode = str(o.get("batch_mode", "cross_image"))
-        if self.batch_mode not in ("cross_image", "per_image"):
-            raise UserError(f"OCR option batch_mode={self.batch_mode!r} must be cross_image or per_image")
-        self.rec_batch_num = _opt(o, "rec_batch_num", 6, int)  # rapidocr default 6
-        self.rec_width_step = _opt(o, "rec_width_step", 80, int)  # cross_image: pad crops to multiples of this
-        if self.rec_batch_num < 1 or self.rec_width_step < 1:
-            raise UserError("OCR options rec_batch_num and rec_width_step must be at least 1")
-        self.det_limit_side_len = _opt(o, "det_limit_side_len", 736, int)  # rapidocr default (limit_type "min")
-        self.box_thresh = _opt(o, "box_thresh", 0.5, float)
-        self.unclip_ratio = _opt(o, "unclip_ratio", 1.6, float)
-        self.use_cls = _opt(o, "use_cls", True, bool)
+        o = self.opts
+        self.device, self.threads, self.min_score, self.batch_mode = o.device, o.threads, o.min_score, o.batch_mode
+        self.rec_batch_num, self.rec_width_step = o.rec_batch_num, o.rec_width_step
+        self.det_limit_side_len, self.box_thresh, self.unclip_ratio = o.det_limit_side_len, o.box_thresh, o.unclip_ratio
+        self.use_cls = o.use_cls
         self._engine = None
         self._model_hashes: dict[str, str] | None = None
 
@@ -123,7 +145,7 @@ class RapidOcrBackend(OcrBackend):
 
     def settings(self) -> dict[str, Any]:
         if self._model_hashes is None:
-            self._model_hashes = {k: f"{p.name}:{_file_sha256(p)[:16]}" for k, p in self._model_files().items()}
+            self._model_hashes = {k: f"{p.name}:{sha256_file(p)[:16]}" for k, p in self._model_files().items()}
         from importlib.metadata import version  # noqa: PLC0415
 
         return {
@@ -266,13 +288,11 @@ class PaddleOcrBackend(OcrBackend):
     """PaddleOCR (the engine of CVTG-2K's official script: ``PaddleOCR(use_angle_cls=True, lang="en")``)."""
 
     name = "paddleocr"
-    OPTIONS = ("device", "lang", "min_score")
+    Options = PaddleOcrOptions
 
-    def __init__(self, options: dict[str, Any] | None = None):
+    def __init__(self, options: Mapping[str, Any] | Any = None):
         super().__init__(options)
-        self.lang = str(self.options.get("lang", "en"))
-        self.device = str(self.options.get("device", "cpu"))
-        self.min_score = _opt(self.options, "min_score", 0.0, float)
+        self.lang, self.device, self.min_score = self.opts.lang, self.opts.device, self.opts.min_score
         self._engine = None
 
     def settings(self) -> dict[str, Any]:
@@ -304,14 +324,12 @@ class PaddleOcrBackend(OcrBackend):
 
 class EasyOcrBackend(OcrBackend):
     name = "easyocr"
-    OPTIONS = ("device", "langs", "min_score")
+    Options = EasyOcrOptions
 
-    def __init__(self, options: dict[str, Any] | None = None):
+    def __init__(self, options: Mapping[str, Any] | Any = None):
         super().__init__(options)
-        langs = self.options.get("langs", "ch_sim,en")
-        self.langs = [x.strip() for x in (langs.split(",") if isinstance(langs, str) else langs) if x.strip()]
-        self.device = str(self.options.get("device", "cpu"))
-        self.min_score = _opt(self.options, "min_score", 0.0, float)
+        self.langs = [x.strip() for x in self.opts.langs if x.strip()]
+        self.device, self.min_score = self.opts.device, self.opts.min_score
         self._engine = None
 
     def settings(self) -> dict[str, Any]:
@@ -341,11 +359,8 @@ OCR_BACKENDS.register("paddleocr", PaddleOcrBackend, aliases=("paddle",))
 OCR_BACKENDS.register("easyocr", EasyOcrBackend)
 
 
-def make_backend(name: str, options: dict[str, Any] | None = None) -> OcrBackend:
-    """Build a backend by registry name; options it does not know raise a UserError."""
+def make_backend(name: str, options: Mapping[str, Any] | Any = None) -> OcrBackend:
+    """Build a backend by registry name from raw options (checked: unknown keys and bad types raise a one-line
+    UserError) or from its options dataclass."""
     cls = OCR_BACKENDS.get(name)
-    options = dict(options or {})
-    unknown = sorted(set(options) - set(cls.OPTIONS))
-    if unknown:
-        raise UserError(f"OCR backend {name!r} has no option(s) {unknown}; its options: {', '.join(cls.OPTIONS)}")
-    return cls(options)
+    return cls(options if isinstance(options, cls.Options) else dict(options or {}))

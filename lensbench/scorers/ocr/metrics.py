@@ -49,7 +49,6 @@ CVTG_NED_EPS = 1e-5
 _LT_ACCENTS = "àâäéèêëîïôöùûüçÀÂÄÉÈÊËÎÏÔÖÙÛÜÇ"
 _LT_DROP = re.compile(rf"[^\u4e00-\u9fa5a-zA-Z0-9\s{_LT_ACCENTS}]")
 _LT_KEEP = re.compile(rf"[\u4e00-\u9fa5a-zA-Z0-9{_LT_ACCENTS}]")
-_CVTG_QUOTED = re.compile(r"'(.*?)'")
 LANGUAGES = ("en", "zh")
 
 
@@ -79,11 +78,6 @@ def ned_similarity(a: str, b: str, eps: float = CVTG_NED_EPS) -> float:
 # -- tokenisation ----------------------------------------------------------------------------------
 def _is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
-
-
-def cvtg_extract_targets(prompt: str) -> list[str]:
-    """CVTG-2K's target texts: the single-quoted spans of the prompt, in order."""
-    return _CVTG_QUOTED.findall(prompt)
 
 
 def word_tokens(text: str, language: str = "en") -> list[str]:

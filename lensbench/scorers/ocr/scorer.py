@@ -10,92 +10,128 @@ Options (``lensbench score ... -O key=value``): ``backend`` (rapidocr | paddleoc
 options (rapidocr: device, threads, min_score, batch_mode, rec_batch_num, rec_width_step, det_limit_side_len,
 box_thresh, unclip_ratio, use_cls), ``cache`` (true), ``cache_dir`` (default ``<run>/cache/ocr``),
 ``ned_eps`` (1e-5, CVTG-2K), ``join_words`` (false), ``length_edges_en`` ("5,20" words), ``length_edges_zh``
-("8,24" characters), ``n_boot`` (2000), ``seed`` (0), ``per_prompt`` (false: add one row per prompt),
+("8,24" characters), ``n_boot`` (2000), ``ci_seed`` (0, the bootstrap seed), ``per_prompt`` (false: add one row per prompt),
 ``batch_size`` (16); for folders without a manifest (images made by another tool, official layouts):
-``suite`` (text | longtext | cvtg) and ``suite_<option>`` for each suite option (``suite_path=DIR``,
-``suite_language=en``, ``suite_areas=2,3`` ...).
+``suite`` (text | longtext | cvtg) and the suite options ``suite_path=DIR``, ``suite_language=en``,
+``suite_categories``, ``suite_subsets``, ``suite_areas=2,3``. All declared in `TextOptions` and the backend's
+options dataclass (lensbench.scorers.ocr.backends).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lensbench.errors import UserError
-from lensbench.scorers.base import Scorer, ScoreUnit
+from lensbench.util.files import sha256_file
+from lensbench.scorers.base import MetricMeta, PairedRule, ProtocolInfo, Scorer, ScoreUnit, parse_parts
 from lensbench.scorers.ocr import aggregate
 from lensbench.scorers.ocr.backends import OCR_BACKENDS, OcrLine, make_backend
 from lensbench.scorers.ocr.metrics import CVTG_NED_EPS, length_bucket, score_image
 from lensbench.store.results import MetricValue
 from lensbench.suites.base import Suite
 
-SCORER_OPTIONS = ("backend", "cache", "cache_dir", "ned_eps", "join_words", "length_edges_en", "length_edges_zh",
-                  "n_boot", "seed", "per_prompt", "batch_size", "suite", "suite_<option>")
+#: the OCR each official protocol reads text with (shared/reference/benchmarks.md, both "unverified" there):
+#: CVTG-2K PaddleOCR, LongText-Bench (X-Omni) Qwen2.5-VL as OCR. "text" is lensbench's own suite.
+OFFICIAL_OCR = {"cvtg": "paddleocr", "longtext": "Qwen2.5-VL (as OCR)"}
 
 
-def _bool(value: Any, key: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    s = str(value).lower()
-    if s not in ("1", "0", "true", "false", "yes", "no"):
-        raise UserError(f"scorer option {key}={value!r} must be true or false")
-    return s in ("1", "true", "yes")
+@dataclass(frozen=True)
+class TextOptions:
+    """Scorer-level ``-O`` options (the OCR backend's own options are declared by the backend).
+
+    ``ci_seed`` is the bootstrap seed of the CIs. ``suite`` and ``suite_*`` rebuild the suite for folders made by
+    another tool (no manifest): suite_path=DIR, suite_language=en|zh, suite_categories, suite_subsets, suite_areas.
+    """
+
+    backend: str = "rapidocr"
+    cache: bool = True
+    cache_dir: str | None = None
+    ned_eps: float = CVTG_NED_EPS
+    join_words: bool = False
+    length_edges_en: tuple[int, ...] = (5, 20)
+    length_edges_zh: tuple[int, ...] = (8, 24)
+    n_boot: int = 2000
+    ci_seed: int = 0
+    per_prompt: bool = False
+    batch_size: int | None = None
+    suite: str | None = None
+    suite_path: str | None = None
+    suite_language: str | None = None
+    suite_categories: str | None = None
+    suite_subsets: str | None = None
+    suite_areas: str | None = None
+
+    def __post_init__(self) -> None:
+        for key in ("length_edges_en", "length_edges_zh"):
+            edges = getattr(self, key)
+            if len(edges) != 2 or not 0 <= edges[0] < edges[1]:
+                raise UserError(f"scorer option {key}={','.join(map(str, edges))} must be two integers 'a,b' with "
+                                "0 <= a < b")
+        if (self.batch_size is not None and self.batch_size < 1) or self.n_boot < 1:
+            raise UserError("scorer options batch_size and n_boot must be at least 1")
+
+    def suite_options(self) -> dict[str, str]:
+        return {k[len("suite_"):]: v for k, v in vars(self).items() if k.startswith("suite_") and v is not None}
 
 
-def _number(value: Any, key: str, kind: type):
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise UserError(f"scorer option {key}={value!r} must be a {kind.__name__}") from None
-
-
-def _edges(value: Any, key: str) -> tuple[int, int]:
-    parts = [p for p in str(value).split(",") if p.strip()] if not isinstance(value, (list, tuple)) else value
-    try:
-        a, b = (int(p) for p in parts)
-    except (TypeError, ValueError):
-        raise UserError(f"scorer option {key}={value!r} must be two integers 'a,b' with a < b") from None
-    if not 0 <= a < b:
-        raise UserError(f"scorer option {key}={value!r} must be two integers 'a,b' with 0 <= a < b")
-    return a, b
+_RATIO_META = {
+    "word_accuracy": MetricMeta("Word accuracy", decimals=4), "ned": MetricMeta("NED", decimals=4),
+    "text_score": MetricMeta("Text score", decimals=4), "text_precision": MetricMeta("Text precision", decimals=4),
+    "region_accuracy": MetricMeta("Region accuracy", decimals=4),
+}
 
 
 class TextScorer(Scorer):
     name = "text"
     version = "1"
     batch_size = 16
+    Options = TextOptions
+    metrics_meta = _RATIO_META
+    paired_rule = PairedRule("word_accuracy", "ratio", num="word_correct", den="word_total")
 
     def __init__(self, options: dict[str, Any] | None = None, *, name: str = "text", default_suite: str = "text"):
         self.name = name
-        opts = dict(options or {})
-        backend_name = str(opts.pop("backend", "rapidocr"))
-        backend_cls = OCR_BACKENDS.get(backend_name)  # UnknownNameError lists the backends
-        backend_opts = {k: opts.pop(k) for k in list(opts) if k in backend_cls.OPTIONS and k not in SCORER_OPTIONS}
-        suite_opts = {k[len("suite_"):]: opts.pop(k) for k in list(opts) if k.startswith("suite_")}
-        unknown = sorted(set(opts) - set(SCORER_OPTIONS))
-        if unknown:
-            raise UserError(f"scorer {name!r} has no option(s) {unknown}; options: {', '.join(SCORER_OPTIONS)} "
-                            f"and the {backend_name} options {', '.join(backend_cls.OPTIONS)}")
-        self.backend = make_backend(backend_name, backend_opts)
-        self.use_cache = _bool(opts.get("cache", True), "cache")
-        self.cache_dir = opts.get("cache_dir")
-        self.ned_eps = _number(opts.get("ned_eps", CVTG_NED_EPS), "ned_eps", float)
-        self.join_words = _bool(opts.get("join_words", False), "join_words")
-        self.length_edges = {"en": _edges(opts.get("length_edges_en", "5,20"), "length_edges_en"),
-                             "zh": _edges(opts.get("length_edges_zh", "8,24"), "length_edges_zh")}
-        self.n_boot = _number(opts.get("n_boot", 2000), "n_boot", int)
-        self.seed = _number(opts.get("seed", 0), "seed", int)
-        self.per_prompt = _bool(opts.get("per_prompt", False), "per_prompt")
-        self.batch_size = _number(opts.get("batch_size", type(self).batch_size), "batch_size", int)
-        if self.batch_size < 1 or self.n_boot < 1:
-            raise UserError("scorer options batch_size and n_boot must be at least 1")
-        self.discover_suite = str(opts.get("suite", default_suite))
-        self.discover_options = suite_opts
+        raw = dict(options or {})
+        backend_name = OCR_BACKENDS.canonical(str(raw.get("backend", TextOptions.backend)))  # lists the backends
+        parts = {"scorer": TextOptions, "backend": OCR_BACKENDS.get(backend_name).Options}
+        parsed = parse_parts(raw, {k: v for k, v in parts.items() if v is not None}, what=f"{name} scorer")
+        o: TextOptions = parsed["scorer"]
+        self.options = o
+        self.backend = make_backend(backend_name, parsed.get("backend"))
+        self.use_cache = o.cache
+        self.cache_dir = o.cache_dir
+        self.ned_eps = o.ned_eps
+        self.join_words = o.join_words
+        self.length_edges = {"en": tuple(o.length_edges_en), "zh": tuple(o.length_edges_zh)}
+        self.n_boot = o.n_boot
+        self.ci_seed = o.ci_seed
+        self.per_prompt = o.per_prompt
+        self.batch_size = o.batch_size or type(self).batch_size
+        self.discover_suite = o.suite or default_suite
+        self.discover_options = o.suite_options()
         self._cache = None
         self._cache_root: Path | None = None
         self.ocr_calls = 0  # images actually sent to the OCR backend (tests and benchmarks read this)
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"scorer": self.name, "version": self.version, "ocr": self.backend.settings(), "ned_eps": self.ned_eps,
+                "join_words": self.join_words, "length_edges": {k: list(v) for k, v in self.length_edges.items()}}
+
+    def protocol(self) -> ProtocolInfo:
+        dev = []
+        official = OFFICIAL_OCR.get(self.name)
+        if official and self.backend.name != official:
+            dev.append(f"OCR {self.backend.name} instead of the official {official}")
+        elif not official:
+            dev.append(f"OCR {self.backend.name}: lensbench's own text-rendering protocol (no official OCR pinned)")
+        if self.ned_eps != CVTG_NED_EPS:
+            dev.append(f"ned_eps={self.ned_eps} instead of {CVTG_NED_EPS}")
+        if self.join_words:
+            dev.append("join_words=true (words joined across OCR lines)")
+        return ProtocolInfo(backend=f"ocr:{self.backend.name}", judge=None, deviations=tuple(dev))
 
     # -- settings and loading --------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
@@ -107,7 +143,7 @@ class TextScorer(Scorer):
             "rules": {"word_accuracy": "CVTG-2K unified_metrics_eval.py", "ned": "CVTG-2K (1 - lev/(max+eps))",
                       "text_score": "X-Omni LongText-Bench summary_scores.py",
                       "zh_words": "lensbench: CJK characters and letter/digit runs, punctuation ignored"},
-            "bootstrap": {"unit": "prompt", "n_boot": self.n_boot, "seed": self.seed, "alpha": 0.05},
+            "bootstrap": {"unit": "prompt", "n_boot": self.n_boot, "seed": self.ci_seed, "alpha": 0.05},
             "cache": bool(self.use_cache),
         }
 
@@ -191,7 +227,7 @@ class TextScorer(Scorer):
 
     def summarize(self, records: Sequence[dict[str, Any]], suite: Suite) -> list[MetricValue]:
         ok = [r for r in records if r.get("status", "ok") == "ok"]
-        return aggregate.summarize_records(ok, n_boot=self.n_boot, seed=self.seed, include_prompts=self.per_prompt)
+        return aggregate.summarize_records(ok, n_boot=self.n_boot, seed=self.ci_seed, include_prompts=self.per_prompt)
 
     @staticmethod
     def _path(run_dir: Path, rel: str) -> Path:
@@ -200,14 +236,10 @@ class TextScorer(Scorer):
 
 
 def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
     try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+        return sha256_file(path)
     except FileNotFoundError:
         raise UserError(f"image {path} is missing; re-run generation (it resumes) or remove its record") from None
-    return h.hexdigest()
 
 
 def _load_rgb(path: Path):
@@ -221,13 +253,28 @@ def _load_rgb(path: Path):
         raise UserError(f"cannot read image {path} ({exc}); re-generate it or remove its record") from None
 
 
+class LongTextScorer(TextScorer):
+    name = "longtext"
+    paired_rule = PairedRule("text_score", "ratio", num="text_matched", den="text_total")
+
+    def __init__(self, options: dict[str, Any] | None = None):
+        super().__init__(options, name="longtext", default_suite="longtext")
+
+
+class CvtgScorer(TextScorer):
+    name = "cvtg"
+
+    def __init__(self, options: dict[str, Any] | None = None):
+        super().__init__(options, name="cvtg", default_suite="cvtg")
+
+
 def make_scorer(options: dict[str, Any]) -> TextScorer:
     return TextScorer(options, name="text", default_suite="text")
 
 
 def make_longtext_scorer(options: dict[str, Any]) -> TextScorer:
-    return TextScorer(options, name="longtext", default_suite="longtext")
+    return LongTextScorer(options)
 
 
 def make_cvtg_scorer(options: dict[str, Any]) -> TextScorer:
-    return TextScorer(options, name="cvtg", default_suite="cvtg")
+    return CvtgScorer(options)

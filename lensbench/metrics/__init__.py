@@ -1,0 +1,1 @@
+"""Set-level image metrics (FID, KID) between image sets; torchmetrics does the maths."""

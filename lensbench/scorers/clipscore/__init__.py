@@ -1,0 +1,1 @@
+"""`clipscore`: torchmetrics CLIPScore on a transformers CLIP model (see scorer.py)."""

@@ -1,0 +1,1 @@
+"""OneIG-Bench scorer: official logic (alignment, text, similarity, official) and model backends."""

@@ -1,0 +1,64 @@
+"""Which suites can run here: every registered suite is loaded with its default options and downloads forbidden
+(LENSBENCH_OFFLINE / HF_HUB_OFFLINE set for the check), so nothing is fetched; a suite whose data is missing
+reports the suite's own one-line message (which says where the data comes from and which option to pass)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from lensbench.errors import UserError
+
+
+@dataclass(frozen=True)
+class SuiteStatus:
+    name: str
+    present: bool
+    prompts: int | None
+    default_scorer: str | None
+    note: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@contextlib.contextmanager
+def _no_downloads() -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in ("LENSBENCH_OFFLINE", "HF_HUB_OFFLINE")}
+    os.environ.update(LENSBENCH_OFFLINE="1", HF_HUB_OFFLINE="1")
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def suite_status(name: str, options: dict[str, Any] | None = None) -> SuiteStatus:
+    from lensbench.suites import SUITES, load_suite
+
+    canonical = SUITES.canonical(name)
+    with _no_downloads():
+        try:
+            suite = load_suite(canonical, None, dict(options or {}))
+        except UserError as exc:
+            return SuiteStatus(canonical, False, None, None, str(exc))
+        except (OSError, ValueError) as exc:  # a suite factory that fails on broken data: still a line here
+            return SuiteStatus(canonical, False, None, None, f"{type(exc).__name__}: {exc}")
+    scorer = getattr(suite, "default_scorer", None)
+    return SuiteStatus(canonical, True, len(suite), scorer if isinstance(scorer, str) else None,
+                       str(suite.source or "bundled with lensbench"))
+
+
+def all_suite_status() -> list[SuiteStatus]:
+    from lensbench.suites import SUITES
+
+    return [suite_status(name) for name in SUITES.names()]
+
+
+__all__ = ["SuiteStatus", "suite_status", "all_suite_status"]
