@@ -23,9 +23,10 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         t = Table(title="lensbench models", show_lines=False)
-        for col in ("name", "repo id", "steps", "guidance", "negative", SIZE_HEADER, "constraints", "params",
-                    "licence", "needs"):
-            t.add_column(col, overflow="fold", no_wrap=col in ("name", "repo id", SIZE_HEADER))
+        native_header = "native " + SIZE_HEADER.split(" ", 1)[-1] if " " in SIZE_HEADER else "native"
+        for col in ("name", "repo id", "steps", "guidance", "negative", SIZE_HEADER, native_header, "constraints",
+                    "params", "licence", "needs"):
+            t.add_column(col, overflow="fold", no_wrap=col in ("name", "repo id", SIZE_HEADER, native_header))
         for s in specs:
             d, c, r = s.defaults, s.constraints, s.requires
             needs = [f"diffusers>={r.min_diffusers}"] if r.min_diffusers else []
@@ -36,9 +37,10 @@ def register(app: typer.Typer) -> None:
             t.add_row(
                 s.name, s.repo_id or "(built locally)", str(d.steps), f"{d.guidance:g} ({d.guidance_kind})",
                 repr(d.negative_prompt) if d.negative_prompt is not None else "-", format_size(d.height, d.width),
+                format_size(*s.native) + (" + presets" if s.native_presets else ""),
                 f"x{c.multiple}, <= {c.max_pixels / 1e6:.1f} MP, AR {c.min_aspect:g}-{c.max_aspect:g}"
                 + (f", presets: {', '.join(s.presets)}" if 0 < len(s.presets) <= 8 else
                    f", {len(s.presets)} presets (--json)" if s.presets else ""),
                 f"{s.params_b:g}B" if s.params_b else "-", s.licence, ", ".join(needs) or "-",
             )
-        Console(width=200).print(t)
+        Console(width=240).print(t)

@@ -82,21 +82,19 @@ for _name, _repo, _steps, _cfg, _mirror in (
 
 # --- Z-Image (models.md §2) -----------------------------------------------------------------------
 _ZIMAGE_CONSTRAINTS = Constraints(multiple=16, min_side=256, max_pixels=2048 * 2048, min_aspect=0.25, max_aspect=4.0)
-_register(ModelSpec(
-    name="z-image", repo_id="Tongyi-MAI/Z-Image", adapter=DIFFUSERS, pipeline_class="ZImagePipeline", family="z-image",
-    defaults=Defaults(steps=50, guidance=4.0, guidance_kind="cfg", negative_prompt="", height=1024, width=1024),
-    constraints=_ZIMAGE_CONSTRAINTS, params_b=6.0, licence="Apache-2.0",
-    requires=Requirements(min_diffusers="0.37.0", gpu_memory_gb=25.3),
-    notes="README: 28-50 steps, guidance 3-5 (example 50/4). diffusers<0.37 treats guidance in (0,1] as 0 (#12905).",
-))
-_register(ModelSpec(
-    name="z-image-turbo", repo_id="Tongyi-MAI/Z-Image-Turbo", adapter=DIFFUSERS, pipeline_class="ZImagePipeline",
-    family="z-image",
-    defaults=Defaults(steps=9, guidance=0.0, guidance_kind="cfg", negative_prompt=None, height=1024, width=1024),
-    constraints=_ZIMAGE_CONSTRAINTS, params_b=6.0, licence="Apache-2.0",
-    requires=Requirements(min_diffusers="0.36.0", gpu_memory_gb=24.7),
-    notes="9 steps = 8 DiT forwards; guidance must stay 0 (no CFG, negative prompts have no effect).",
-))
+for _name, _repo, _steps, _g, _neg, _min_diffusers, _gb, _notes in (
+    ("z-image", "Tongyi-MAI/Z-Image", 50, 4.0, "", "0.37.0", 25.3,
+     "README: 28-50 steps, guidance 3-5 (example 50/4). diffusers<0.37 treats guidance in (0,1] as 0 (#12905)."),
+    ("z-image-turbo", "Tongyi-MAI/Z-Image-Turbo", 9, 0.0, None, "0.36.0", 24.7,
+     "9 steps = 8 DiT forwards; guidance must stay 0 (no CFG, negative prompts have no effect)."),
+):
+    _register(ModelSpec(
+        name=_name, repo_id=_repo, adapter=DIFFUSERS, pipeline_class="ZImagePipeline", family="z-image",
+        defaults=Defaults(steps=_steps, guidance=_g, guidance_kind="cfg", negative_prompt=_neg, height=1024,
+                          width=1024),
+        constraints=_ZIMAGE_CONSTRAINTS, params_b=6.0, licence="Apache-2.0",
+        requires=Requirements(min_diffusers=_min_diffusers, gpu_memory_gb=_gb), notes=_notes,
+    ))
 
 # --- Qwen-Image (models.md §3). Presets in the README are W×H; stored here as (H, W). ----------------------
 _register(ModelSpec(
@@ -193,62 +191,50 @@ _register(ModelSpec(
 # --- Tiny local builds: random weights, real architectures, CPU (lensbench.generators.tiny) ----------------
 _TINY_CONSTRAINTS = Constraints(multiple=16, min_side=32, max_pixels=512 * 512, min_aspect=0.25, max_aspect=4.0)
 _TINY_DEFAULTS = dict(height=64, width=64, dtype="float32")
-_register(ModelSpec(
-    name="tiny", repo_id=None, adapter=DIFFUSERS, pipeline_class="StableDiffusionPipeline", family="tiny",
-    defaults=Defaults(steps=4, guidance=5.0, guidance_kind="cfg", negative_prompt="", **_TINY_DEFAULTS),
-    constraints=_TINY_CONSTRAINTS, presets={"1:1": (64, 64), "2:1": (64, 128), "1:2": (128, 64), "128": (128, 128)},
-    params_b=0.0, licence="MIT (lensbench)", local_builder="lensbench.generators.tiny:build_tiny_sd",
-    notes="random weights: images are noise-like; for plumbing, demos and CI only.",
-))
-_register(ModelSpec(
-    name="tiny-z-image", repo_id=None, adapter=DIFFUSERS, pipeline_class="ZImagePipeline", family="tiny",
-    defaults=Defaults(steps=2, guidance=0.0, guidance_kind="cfg", negative_prompt=None, **_TINY_DEFAULTS),
-    constraints=_TINY_CONSTRAINTS, params_b=0.0, licence="MIT (lensbench)",
-    local_builder="lensbench.generators.tiny:build_tiny_z_image",
-    notes="tiny random ZImagePipeline (same adapter path as z-image).",
-))
-_register(ModelSpec(
-    name="tiny-qwen-image", repo_id=None, adapter=DIFFUSERS, pipeline_class="QwenImagePipeline", family="tiny",
-    defaults=Defaults(steps=2, guidance=4.0, guidance_kind="true_cfg", negative_prompt=" ", **_TINY_DEFAULTS),
-    constraints=replace(_TINY_CONSTRAINTS, min_steps=2), params_b=0.0, licence="MIT (lensbench)",
-    local_builder="lensbench.generators.tiny:build_tiny_qwen_image",
-    notes="tiny random QwenImagePipeline (same adapter path as qwen-image); needs >= 2 steps (shift_terminal).",
-))
-_register(ModelSpec(
-    name="tiny-flux2-klein", repo_id=None, adapter=DIFFUSERS, pipeline_class="Flux2KleinPipeline", family="tiny",
-    defaults=Defaults(steps=2, guidance=1.0, guidance_kind="distilled", negative_prompt=None, **_TINY_DEFAULTS),
-    constraints=_TINY_CONSTRAINTS, params_b=0.0, licence="MIT (lensbench)",
-    local_builder="lensbench.generators.tiny:build_tiny_flux2_klein",
-    notes="tiny random Flux2KleinPipeline (same adapter path as flux2-klein-4b).",
-))
-_register(ModelSpec(
-    name="tiny-lens", repo_id=None, adapter=LENS, pipeline_class="LensPipeline", family="tiny",
-    defaults=Defaults(steps=2, guidance=5.0, guidance_kind="cfg", negative_prompt="", **_TINY_DEFAULTS),
-    constraints=replace(_TINY_CONSTRAINTS, max_pixels=1024 * 1024),  # one real 1024² bucket must fit
-    presets={"1:1": (64, 64), "1024/1:1": (1024, 1024)}, params_b=0.0, licence="MIT (lensbench)",
-    requires=Requirements(packages=("lens",), install_hint=_LENS_REQ.install_hint),
-    local_builder="lensbench.generators.tiny:build_tiny_lens",
-    options={"enable_reasoner": False, "dequantize": "auto"},
-    notes="tiny random LensPipeline from the upstream `lens` classes, saved in the published model_index.json "
-          "layout (same adapter path as lens); needs `lens` importable.",
-))
+
+
+def _tiny(name: str, pipeline_class: str, *, steps: int, guidance: float, guidance_kind: str,
+          negative_prompt: str | None, adapter: str = DIFFUSERS, constraints: Constraints = _TINY_CONSTRAINTS,
+          builder: str | None = None, **spec: object) -> None:
+    """Register a tiny local build, made by ``lensbench.generators.tiny:build_<name>`` (``-`` -> ``_``, no dots)
+    unless `builder` names another function."""
+    builder = builder or f"build_{name.replace('-', '_').replace('.', '')}"
+    _register(ModelSpec(
+        name=name, repo_id=None, adapter=adapter, pipeline_class=pipeline_class, family="tiny",
+        defaults=Defaults(steps=steps, guidance=guidance, guidance_kind=guidance_kind,
+                          negative_prompt=negative_prompt, **_TINY_DEFAULTS),
+        constraints=constraints, params_b=0.0, licence="MIT (lensbench)",
+        local_builder=f"lensbench.generators.tiny:{builder}", **spec,
+    ))
+
+
+_tiny("tiny", "StableDiffusionPipeline", steps=4, guidance=5.0, guidance_kind="cfg", negative_prompt="",
+      builder="build_tiny_sd", presets={"1:1": (64, 64), "2:1": (64, 128), "1:2": (128, 64), "128": (128, 128)},
+      notes="random weights: images are noise-like; for plumbing, demos and CI only.")
+_tiny("tiny-z-image", "ZImagePipeline", steps=2, guidance=0.0, guidance_kind="cfg", negative_prompt=None,
+      notes="tiny random ZImagePipeline (same adapter path as z-image).")
+_tiny("tiny-qwen-image", "QwenImagePipeline", steps=2, guidance=4.0, guidance_kind="true_cfg", negative_prompt=" ",
+      constraints=replace(_TINY_CONSTRAINTS, min_steps=2),
+      notes="tiny random QwenImagePipeline (same adapter path as qwen-image); needs >= 2 steps (shift_terminal).")
+_tiny("tiny-flux2-klein", "Flux2KleinPipeline", steps=2, guidance=1.0, guidance_kind="distilled",
+      negative_prompt=None, notes="tiny random Flux2KleinPipeline (same adapter path as flux2-klein-4b).")
+_tiny("tiny-lens", "LensPipeline", steps=2, guidance=5.0, guidance_kind="cfg", negative_prompt="", adapter=LENS,
+      constraints=replace(_TINY_CONSTRAINTS, max_pixels=1024 * 1024),  # one real 1024² bucket must fit
+      presets={"1:1": (64, 64), "1024/1:1": (1024, 1024)},
+      requires=Requirements(packages=("lens",), install_hint=_LENS_REQ.install_hint),
+      options={"enable_reasoner": False, "dequantize": "auto"},
+      notes="tiny random LensPipeline from the upstream `lens` classes, saved in the published model_index.json "
+            "layout (same adapter path as lens); needs `lens` importable.")
 for _name, _kind, _g, _shift, _what in (
     ("tiny-hunyuan-image-2.1", "guider", 3.5, 5.0, "base"),
     ("tiny-hunyuan-image-2.1-distilled", "distilled_scale", 3.25, 4.0, "distilled"),
 ):
-    _register(ModelSpec(
-        name=_name, repo_id=None, adapter=DIFFUSERS, pipeline_class="HunyuanImagePipeline", family="tiny",
-        defaults=Defaults(steps=2, guidance=_g, guidance_kind=_kind, negative_prompt="", **_TINY_DEFAULTS),
-        constraints=replace(_TINY_CONSTRAINTS, multiple=32), params_b=0.0, licence="MIT (lensbench)",
-        local_builder=f"lensbench.generators.tiny:build_{_name.replace('-', '_').replace('.', '')}",
-        recorded=_HY21_RECORDED, options={"scheduler_shift": _shift},
-        notes=f"tiny random HunyuanImagePipeline ({_what}; same adapter path as hunyuan-image-2.1"
-              f"{'-distilled' if _what == 'distilled' else ''}); sides multiple of 32 (32x VAE).",
-    ))
-_register(ModelSpec(
-    name="tiny-qwen-image-2.1", repo_id=None, adapter=DIFFUSERS, pipeline_class="QwenImage21Pipeline", family="tiny",
-    defaults=Defaults(steps=2, guidance=1.0, guidance_kind="true_cfg", negative_prompt=None, **_TINY_DEFAULTS),
-    constraints=replace(_TINY_CONSTRAINTS, multiple=32), params_b=0.0, licence="MIT (lensbench)",
-    requires=Requirements(min_diffusers="0.42.1"), local_builder="lensbench.generators.tiny:build_tiny_qwen_image_21",
-    notes="tiny random QwenImage21Pipeline (same adapter path as qwen-image-2.1); RGBA output like the real model.",
-))
+    _tiny(_name, "HunyuanImagePipeline", steps=2, guidance=_g, guidance_kind=_kind, negative_prompt="",
+          constraints=replace(_TINY_CONSTRAINTS, multiple=32), recorded=_HY21_RECORDED,
+          options={"scheduler_shift": _shift},
+          notes=f"tiny random HunyuanImagePipeline ({_what}; same adapter path as hunyuan-image-2.1"
+                f"{'-distilled' if _what == 'distilled' else ''}); sides multiple of 32 (32x VAE).")
+_tiny("tiny-qwen-image-2.1", "QwenImage21Pipeline", steps=2, guidance=1.0, guidance_kind="true_cfg",
+      negative_prompt=None, constraints=replace(_TINY_CONSTRAINTS, multiple=32),
+      requires=Requirements(min_diffusers="0.42.1"),
+      notes="tiny random QwenImage21Pipeline (same adapter path as qwen-image-2.1); RGBA output like the real model.")

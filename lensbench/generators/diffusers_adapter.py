@@ -134,6 +134,15 @@ class DiffusersGenerator(Generator):
     def pipeline(self) -> Any:
         return self.pipe
 
+    def validate(self, requests: Sequence[GenerationRequest]) -> None:
+        super().validate(requests)
+        fixed = getattr(self, "sample_sigmas", None)
+        if fixed and any(r.steps != len(fixed) for r in requests):
+            # QwenImage21Pipeline then samples len(sample_sigmas) steps whatever num_inference_steps says
+            raise UserError(f"{self.spec.name}: this checkpoint fixes its schedule (sample_sigmas in model_index.json, "
+                            f"{len(fixed)} steps), so --steps {requests[0].steps} would not be what runs; pass "
+                            f"--steps {len(fixed)}")
+
     def generate(self, requests: Sequence[GenerationRequest], step_callback: StepCallback | None = None) -> list:
         if self.pipe is None:
             self.load()

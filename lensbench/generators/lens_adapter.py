@@ -127,7 +127,8 @@ class LensGenerator(Generator):
                 continue
             cls = getattr(lens, class_name, None) if class_name in LENS_COMPONENT_CLASSES else None
             if cls is None:
-                cls = getattr(importlib.import_module(library), class_name, None)
+                with contextlib.suppress(ImportError):
+                    cls = getattr(importlib.import_module(library), class_name, None)
             if cls is None:
                 raise UserError(f"{self.where}/model_index.json declares {name} = [{library!r}, {class_name!r}], "
                                 f"which neither the `lens` package nor {library} provides; {INSTALL_HINT}")
@@ -206,6 +207,12 @@ class LensGenerator(Generator):
             # comprehension, which before Python 3.12 (PEP 709) has its own locals, so any requested tensor raises
             # KeyError. lensbench's step callback needs no tensors, so it asks for none.
             kwargs["callback_on_step_end_tensor_inputs"] = []
+        if kwargs.get("enable_reasoner") and self.reasoner_settings()["temperature"] > 0:
+            # the reasoner samples from torch's global RNG: seed it from the batch's first seed so the refined
+            # prompts are reproducible from the records (the image noise comes from the per-image CPU generators)
+            import torch
+
+            torch.manual_seed(int(requests[0].seed))
         with contextlib.redirect_stdout(sys.stderr):
             images = loading.call_pipeline(self.pipe, kwargs, step_callback)
         refined = getattr(self.pipe, "_last_refined_prompts", None)
@@ -231,7 +238,8 @@ class LensGenerator(Generator):
             "text_encoder_quantization": getattr(self, "text_encoder_quantization", None),
             "text_encoder_mxfp4_dequantized": getattr(self, "dequantize", None),
             "enable_reasoner": self.enable_reasoner(),
-            "reasoner": {**self.reasoner_settings(), "upstream_defaults": dict(UPSTREAM_REASONER)},
+            "reasoner": {**self.reasoner_settings(), "upstream_defaults": dict(UPSTREAM_REASONER),
+                         "sampling_seed": "torch.manual_seed(first seed of each call) when temperature > 0"},
             "offload": self.load_options.offload,
             "noise_device": "cpu",
             "versions": loading.library_versions(),

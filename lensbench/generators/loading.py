@@ -3,6 +3,7 @@ placement (device / CPU offload), per-image CPU noise generators, and clear erro
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -118,15 +119,14 @@ def cpu_generators(seeds: list[int]) -> list:
 
 
 def library_versions() -> dict[str, str | None]:
-    from importlib.metadata import PackageNotFoundError, version
+    return dict(_library_versions())
 
-    out: dict[str, str | None] = {}
-    for pkg in ("torch", "diffusers", "transformers", "accelerate"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = None
-    return out
+
+@functools.lru_cache(maxsize=1)  # package metadata costs ~2 ms per read and cannot change within a process
+def _library_versions() -> tuple[tuple[str, str | None], ...]:
+    from lensbench.util.identity import package_version
+
+    return tuple((pkg, package_version(pkg)) for pkg in ("torch", "diffusers", "transformers", "accelerate"))
 
 
 def quiet_hub_progress() -> None:

@@ -1,14 +1,12 @@
 """Weights identity (issue 13 item 5): exactly which weights a run used, cheaply and offline.
 
 - a Hub repo id: ``{"kind": "hub", "repo", "revision", "commit"}``: `commit` is what `revision` (default main)
-  resolves to in the local Hugging Face cache (huggingface_hub's own cache lookup, so it works offline), the
-  revision itself when it already is a 40-hex commit, or None when nothing is cached yet (then the first load
-  downloads it; `lensbench fetch` first pins it);
-- a local directory (a mirror, a fine-tune, a tiny build): ``{"kind": "local", "path", "fingerprint"}``: the
-  sha256 over the relative names and bytes of its config and index files (model_index.json, every
-  `*config*.json`, `*.index.json`, scheduler/tokenizer JSON, chat templates), i.e. what defines the architecture
-  and which shards belong to it. Weight files themselves are not hashed: gigabytes per run would cost more than
-  they tell, and their names and sizes are already listed in the index files of sharded checkpoints;
+  resolves to in the local Hugging Face cache (`lensbench.util.identity.hub_commit`, offline), or None when
+  nothing is cached yet (then the first load downloads it; `lensbench fetch` first pins it);
+- a local path (a mirror, a fine-tune, a tiny build): ``{"kind": "local", "path", "fingerprint"}``:
+  `lensbench.util.identity.local_fingerprint`: the bytes of its config, index, tokenizer and template files and
+  the names and sizes of its weight files (weights are not hashed: gigabytes per run would cost more than they
+  tell);
 - a tiny build (`local_builder`): ``{"kind": "built", "builder", "builder_version", "path"}``: builds are
   deterministic (byte-identical for the same library versions, which the manifest records), so the builder and
   its version identify them even before the first build.
@@ -19,47 +17,9 @@ change its images). A Hub repo that is not cached yet has commit None until its 
 
 from __future__ import annotations
 
-import hashlib
-import re
-from pathlib import Path
 from typing import Any
 
-from lensbench.util.files import sha256_file
-
-_COMMIT = re.compile(r"^[0-9a-f]{40}$")
-_IDENTITY_SUFFIXES = (".json", ".jinja", ".txt", ".model", ".yaml", ".yml")
-
-
-def _identity_file(rel: str) -> bool:
-    name = rel.rsplit("/", 1)[-1]
-    return not any(part.startswith(".") for part in rel.split("/")) and name.endswith(_IDENTITY_SUFFIXES)
-
-
-def local_fingerprint(path: str | Path) -> str:
-    root = Path(path)
-    h = hashlib.sha256()
-    for f in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = f.relative_to(root).as_posix()
-        if _identity_file(rel):
-            h.update(rel.encode() + b"\0" + bytes.fromhex(sha256_file(f)))
-    return h.hexdigest()
-
-
-def hub_commit(repo: str, revision: str | None = None) -> str | None:
-    """The commit `revision` of `repo` resolves to in the local Hub cache (None: not cached)."""
-    rev = revision or "main"
-    if _COMMIT.match(rev):
-        return rev
-    try:
-        import huggingface_hub
-    except ImportError:
-        return None
-    for marker in ("model_index.json", "config.json"):
-        hit = huggingface_hub.try_to_load_from_cache(repo, marker, revision=rev)
-        if isinstance(hit, str):  # .../snapshots/<commit>/<marker>
-            commit = Path(hit).parent.name
-            return commit if _COMMIT.match(commit) else None
-    return None
+from lensbench.util.identity import identity_of
 
 
 def weights_identity(spec: Any, model_path: str | None = None, revision: str | None = None) -> dict[str, Any]:
@@ -74,10 +34,7 @@ def weights_identity(spec: Any, model_path: str | None = None, revision: str | N
     where = where or getattr(spec, "repo_id", None)
     if where is None:
         return {"kind": "unknown"}
-    p = Path(str(where)).expanduser()
-    if p.is_dir():
-        return {"kind": "local", "path": str(p.resolve()), "fingerprint": local_fingerprint(p)}
-    return {"kind": "hub", "repo": str(where), "revision": revision, "commit": hub_commit(str(where), revision)}
+    return identity_of(str(where), revision)
 
 
 def key_identity(identity: dict[str, Any]) -> dict[str, Any]:

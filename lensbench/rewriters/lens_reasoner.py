@@ -69,6 +69,17 @@ def reasoner_source() -> Path:
                     + INSTALL)
 
 
+def _declares_mxfp4(where: str, revision: str | None) -> bool:
+    """True when the checkpoint's text_encoder/config.json declares MXFP4 quantization."""
+    import transformers
+
+    try:
+        config, _ = transformers.PretrainedConfig.get_config_dict(where, subfolder="text_encoder", revision=revision)
+    except (OSError, ValueError):
+        return False  # from_pretrained reports the missing checkpoint itself
+    return (config.get("quantization_config") or {}).get("quant_method") == "mxfp4"
+
+
 class LensReasonerRewriter(CachedRewriter):
     name = "lens"
     Options = LensOptions
@@ -147,7 +158,8 @@ class LensReasonerRewriter(CachedRewriter):
         if dequantize == "auto":
             dequantize = not device.startswith("cuda") or torch.cuda.get_device_capability(device)[0] < 9
         kwargs: dict[str, Any] = {"subfolder": "text_encoder", "revision": revision, "dtype": torch.bfloat16}
-        if hasattr(transformers, "Mxfp4Config"):
+        if hasattr(transformers, "Mxfp4Config") and _declares_mxfp4(where, revision):
+            # only for MXFP4 checkpoints (the published ones): on a bf16 mirror it could quantize on load
             kwargs["quantization_config"] = transformers.Mxfp4Config(dequantize=bool(dequantize))
         try:
             encoder = encoder_cls.from_pretrained(where, **kwargs)

@@ -264,8 +264,12 @@ def _generate_shard(cfg: RunConfig, ctx: dict[str, Any], store: RunStore, manife
             options=load_model_options(cfg.model_options)))
         gen.load()
         manifest["generator"] = gen.info()
+    committer = BatchCommitter(store, STREAM) if gen is not None else None
     if dist.is_main:
-        store.write_manifest(manifest)
+        if committer is not None:  # durable before the first record (same queue), written while batch 1 is made
+            committer.run(store.write_manifest_text, store.manifest_text(manifest))
+        else:
+            store.write_manifest(manifest)
     fin.own_complete(done, records, verify)  # complete before this run but maybe never finalized
     if gen is not None:
         def on_event(event: dict[str, Any]) -> None:
@@ -273,7 +277,6 @@ def _generate_shard(cfg: RunConfig, ctx: dict[str, Any], store: RunStore, manife
 
         backoff = Backoff(f"generating with {ctx['spec'].name}", "lower --batch-size or the resolution, use --offload "
                           "model, or run on a GPU with more memory", on_event)
-        committer = BatchCommitter(store, STREAM)
         state = {"records": records, "done": done, "prepared": set(), "finalizer": fin, "committer": committer,
                  "written": 0}
         n_todo = sum(w.key not in done for b in todo for w in b)

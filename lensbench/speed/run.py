@@ -86,12 +86,12 @@ def plan_points(cfg: SpeedConfig, spec) -> list[SpeedPoint]:
     return build_points(sizes, cfg.steps or [spec.defaults.steps], cfg.batch_sizes)
 
 
-def speed_rewriter(name: str, options: dict[str, Any]):
+def speed_rewriter(name: str, options: dict[str, Any], trust_remote_code: bool = False):
     """The rewriter to time. Its on-disk rewrite cache is off unless `cache` is given explicitly: warm calls
     would otherwise time cache hits instead of rewrites."""
-    r = make_rewriter(name, options)
+    r = make_rewriter(name, options, trust_remote_code=trust_remote_code)
     if getattr(r, "use_cache", False) and "cache" not in options:
-        r = make_rewriter(name, {**options, "cache": False})
+        r = make_rewriter(name, {**options, "cache": False}, trust_remote_code=trust_remote_code)
     return r
 
 
@@ -195,7 +195,7 @@ def run_speed(cfg: SpeedConfig, *, generator: Generator | None = None, echo=None
                         "(one process per GPU with --device cuda:N and its own --out)")
     spec = MODELS.get(cfg.model)
     points = plan_points(cfg, spec)
-    rewriter = speed_rewriter(cfg.rewriter, cfg.rewriter_options)
+    rewriter = speed_rewriter(cfg.rewriter, cfg.rewriter_options, cfg.trust_remote_code)
     device = resolve_device(cfg.device)
     dtype = resolve_dtype_name(spec, cfg.dtype, device)
     store = RunStore(cfg.out)

@@ -57,7 +57,9 @@ def file_mode() -> int:
     return 0o666 & ~_UMASK[0]
 
 
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+def stage_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """First half of an atomic write: `data` in a temp file next to `path` (not fsynced, not visible under
+    `path`). `publish` finishes it; a process that dies in between leaves only a ``.tmp-*`` file."""
     path = Path(path)
     tmp = None
     try:
@@ -70,17 +72,36 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
             fh.flush()
             faults.point("atomic.partial", writing=True)
             fh.write(data[half:])
-            fh.flush()
-            os.fsync(fh.fileno())
-        faults.point("atomic.before_replace")
-        os.replace(tmp, path)
-        tmp = None
-        faults.point("atomic.after_replace")
+        staged, tmp = Path(tmp), None
+        return staged
     except OSError as exc:
         raise _disk_error(path, exc) from exc
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def publish(tmp: Path, path: str | os.PathLike) -> None:
+    """Second half: fsync the staged temp file, then rename it over `path` (the rename is durable once the
+    directory is fsynced). On failure the temp file is removed."""
+    try:
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        faults.point("atomic.before_replace")
+        os.replace(tmp, path)
+        faults.point("atomic.after_replace")
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise _disk_error(Path(path), exc) from exc
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write `data` to `path` atomically and durably (temp file, fsync, rename)."""
+    publish(stage_bytes(path, data), path)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

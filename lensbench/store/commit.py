@@ -1,13 +1,13 @@
 """Group commit of generated batches, overlapped with the next batch's generation.
 
-`BatchCommitter.submit(images, records, done)` hands one batch to a single background thread that runs
-`RunStore.commit_batch` (encode and write every image atomically, fsync each touched directory once, append the
-batch's records with one fsync) and then calls `done(records)` back on the caller's thread. At most one batch is
+`BatchCommitter.submit(images, records, done)` stages the batch (`RunStore.stage_batch`: PNG encoding, sha256,
+temp files) and hands it to a single background thread that runs `RunStore.finish_batch` (fsync and rename every
+image, fsync each touched directory once, append the batch's records with one fsync) and then calls `done(records)` back on the caller's thread. At most one batch is
 in flight: `submit` first waits for the previous one, so batches commit strictly in order, memory holds at most
 two batches of images, and a failure (a full disk) surfaces at the next `submit` or at `close`.
 
-Why a thread: the durability work (PNG encoding, fsyncs) releases the GIL, so on a busy disk it runs while the
-model makes the next batch instead of adding to the wall time; the rule "a record exists only for an image that
+Why a thread: fsyncs and renames release the GIL, so on a busy disk they run while the model makes the next batch
+instead of adding to the wall time (PNG encoding does not release it, so it stays on the caller's thread); the rule "a record exists only for an image that
 is durably on disk" is unchanged because the order inside `commit_batch` is. A process killed at any point
 (SIGKILL kills every thread) leaves at most images without records, which the next run remakes.
 """
@@ -30,15 +30,28 @@ class BatchCommitter:
 
     def submit(self, images: list[tuple[str, Any]], records: list[dict[str, Any]],
                done: Callable[[list[dict[str, Any]]], None]) -> None:
-        """Commit `images` (relpath, PIL image) and their `records`; `done(records)` runs once they are durable."""
+        """Commit `images` (relpath, PIL image) and their `records`; `done(records)` runs once they are durable.
+
+        Encoding, hashing and writing the temp files happen here, on the caller's thread (Pillow's encoder and
+        json hold the GIL, so in the background they would only slow the model down); the fsyncs, renames and
+        the record append, which release it, go to the thread."""
         self.wait()
         if not records:
             return
+        staged = self.store.stage_batch(self.stream, images, records)
         if self._pool is None:
-            self.store.commit_batch(self.stream, images, records)
+            self.store.finish_batch(staged)
             done(records)
             return
-        self._pending = (self._pool.submit(self.store.commit_batch, self.stream, images, records), done, records)
+        self._pending = (self._pool.submit(self.store.finish_batch, staged), done, records)
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Queue another write (e.g. the manifest) in commit order: it is durable before the next batch's records."""
+        self.wait()
+        if self._pool is None:
+            fn(*args)
+            return
+        self._pending = (self._pool.submit(fn, *args), lambda _records: None, [])
 
     def wait(self) -> None:
         """Block until the batch in flight is committed (re-raising its error) and run its callback."""

@@ -28,6 +28,7 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,16 @@ from lensbench.errors import UserError
 from lensbench.store import faults
 from lensbench.store.atomic import TMP_PREFIX, _disk_error, tmp_prefix, write_json_atomic
 from lensbench.util.lock import exclusive_lock, holder_note
+
+
+@dataclass
+class StagedBatch:
+    """A batch between `RunStore.stage_batch` and `RunStore.finish_batch`: (temp file, final path) per image and
+    the serialized records."""
+
+    stream: str
+    images: list[tuple[Path, Path]]
+    lines: list[str]
 
 
 def fsync_dir(path: Path) -> None:
@@ -134,38 +145,31 @@ class RunStore:
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         write_json_atomic(self.manifest_path, manifest)
 
+    @staticmethod
+    def manifest_text(manifest: dict[str, Any]) -> str:
+        """The manifest as `write_manifest` writes it (serialize now, write later, e.g. on the commit thread)."""
+        return json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+
+    def write_manifest_text(self, text: str) -> None:
+        from lensbench.store.atomic import write_text_atomic
+
+        write_text_atomic(self.manifest_path, text)
+
     # -- records ---------------------------------------------------------------------------------
     def append(self, stream: str, record: dict[str, Any]) -> None:
         """Append one record to this rank's stream file and fsync it (the record commits its work item)."""
-        path = self.stream_path(stream)
-        line = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str) + "\n"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "a+b") as fh:
-                # A killed writer may have left a partial last line: start on a fresh line.
-                fh.seek(0, os.SEEK_END)
-                if fh.tell() > 0:
-                    fh.seek(-1, os.SEEK_END)
-                    if fh.read(1) != b"\n":
-                        fh.write(b"\n")
-                data = line.encode("utf-8")
-                fh.write(data[: len(data) // 2])
-                fh.flush()  # a process killed here leaves a torn line, as a real crash can
-                faults.point("append.partial", writing=True)
-                fh.write(data[len(data) // 2 :])
-                fh.flush()
-                os.fsync(fh.fileno())
-        except OSError as exc:
-            raise _disk_error(path, exc) from exc
-        faults.point("append.done")
+        self.append_many(stream, [record])
 
     def append_many(self, stream: str, records: list[dict[str, Any]]) -> None:
         """Append several records with one write and one fsync (a torn tail is ignored on read, so a kill
         mid-write commits a prefix of the records, each of whose images is already durable)."""
-        if not records:
+        self._append_lines(stream, [json.dumps(r, sort_keys=True, ensure_ascii=False, default=str) for r in records])
+
+    def _append_lines(self, stream: str, lines: list[str]) -> None:
+        if not lines:
             return
         path = self.stream_path(stream)
-        data = "".join(json.dumps(r, sort_keys=True, ensure_ascii=False, default=str) + "\n" for r in records).encode()
+        data = "".join(line + "\n" for line in lines).encode("utf-8")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "a+b") as fh:
@@ -184,23 +188,53 @@ class RunStore:
             raise _disk_error(path, exc) from exc
         faults.point("append.done")
 
-    def commit_batch(self, stream: str, images: list[tuple[str, Any]], records: list[dict[str, Any]]) -> list[tuple[str, int]]:
-        """Write every (relpath, PIL image) atomically, fsync each touched directory once, then append the
-        records (sha256 and bytes filled in) with one fsync. Returns (sha256, bytes) per image."""
-        from lensbench.store.atomic import write_image_atomic
+    def stage_batch(self, stream: str, images: list[tuple[str, Any]], records: list[dict[str, Any]]) -> "StagedBatch":
+        """Phase 1 of a group commit (the caller's thread; the CPU part): encode each image (PNG bytes or a PIL
+        image), hash it, fill in the record's sha256/bytes, write it to a temp file beside its final path.
+        Nothing is visible or committed yet."""
+        import hashlib
 
-        out, dirs = [], []
-        for rel, img in images:
-            target = self.path(rel)
-            out.append(write_image_atomic(target, img))
-            if target.parent not in dirs:
-                dirs.append(target.parent)
+        from lensbench.store.atomic import png_bytes, stage_bytes
+
+        staged: list[tuple[Path, Path]] = []
+        try:
+            for (rel, img), rec in zip(images, records, strict=True):
+                target = self.path(rel)
+                data = img if isinstance(img, bytes) else png_bytes(img)
+                rec["sha256"], rec["bytes"] = hashlib.sha256(data).hexdigest(), len(data)
+                staged.append((stage_bytes(target, data), target))
+        except BaseException:
+            for tmp, _ in staged:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+            raise
+        lines = [json.dumps(r, sort_keys=True, ensure_ascii=False, default=str) for r in records]
+        return StagedBatch(stream, staged, lines)
+
+    def finish_batch(self, batch: "StagedBatch") -> None:
+        """Phase 2 (may run on a background thread; nearly all of it releases the GIL): fsync and rename every
+        staged image, fsync each touched directory once, then append the records with one fsync. A record is
+        written only after its image is durable under its final name."""
+        from lensbench.store.atomic import publish
+
+        dirs: list[Path] = []
+        try:
+            for i, (tmp, target) in enumerate(batch.images):
+                publish(tmp, target)
+                if target.parent not in dirs:
+                    dirs.append(target.parent)
+        except BaseException:
+            for tmp, _ in batch.images[i + 1 :]:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+            raise
         for d in dirs:
             fsync_dir(d)
-        for rec, (sha, nbytes) in zip(records, out):
-            rec["sha256"], rec["bytes"] = sha, nbytes
-        self.append_many(stream, records)
-        return out
+        self._append_lines(batch.stream, batch.lines)
+
+    def commit_batch(self, stream: str, images: list[tuple[str, Any]], records: list[dict[str, Any]]) -> None:
+        """Both phases in this thread: images durable first, then the batch's records (one fsync)."""
+        self.finish_batch(self.stage_batch(stream, images, records))
 
     def stream_files(self, stream: str) -> list[Path]:
         rec_dir = self.run_dir / "records"

@@ -25,13 +25,17 @@ def tile_boxes(resolution: int) -> list[tuple[int, int, int, int]]:
     return [(0, 0, r, r), (r, 0, r * 2, r), (0, r, r, r * 2), (r, r, r * 2, r * 2)]
 
 
-def compose_grid(tiles: Sequence, *, resolution: int | None = None, fill=(0, 0, 0)):
+def compose_grid(tiles: Sequence, *, resolution: int | None = None, fill=(0, 0, 0), square: bool = True):
     """Paste 1-4 square RGB tiles of size R x R into a 2R x 2R grid at the official positions.
 
     R defaults to the first tile's size; all tiles must be R x R (generate with height == width).
-    Unused slots (fewer than 4 tiles) stay `fill`.
+    Unused slots (fewer than 4 tiles) stay `fill`. ``square=False`` (OneIG: its official split cuts W // 2 x
+    H // 2 tiles, so W != H works): tiles of the first tile's size W x H go into a 2W x 2H grid, same order.
     """
     from PIL import Image
+
+    if not square:
+        return _compose_rect(tiles, fill)
 
     if not 1 <= len(tiles) <= GRID_SLOTS:
         raise UserError(
@@ -49,9 +53,28 @@ def compose_grid(tiles: Sequence, *, resolution: int | None = None, fill=(0, 0, 
     return grid
 
 
-def write_grid(run_dir: Path, tile_relpaths: Sequence[str], target: Path, encode: Callable[[Any], bytes]) -> None:
+def _compose_rect(tiles: Sequence, fill):
+    """2x2 grid of W x H tiles (W may differ from H): TL, TR, BL, BR at (0,0), (W,0), (0,H), (W,H)."""
+    from PIL import Image
+
+    if not 1 <= len(tiles) <= GRID_SLOTS:
+        raise UserError(f"a 2x2 grid holds 1 to {GRID_SLOTS} images, got {len(tiles)}; use --images-per-prompt 4")
+    w, h = tiles[0].size
+    for n, tile in enumerate(tiles):
+        if tile.size != (w, h):
+            raise UserError(f"grid tile {n} is {tile.size[0]}x{tile.size[1]}, expected {w}x{h} like tile 0; "
+                            "generate every image of a prompt at one size")
+    grid = Image.new("RGB", (2 * w, 2 * h), fill)
+    for n, tile in enumerate(tiles):
+        grid.paste(tile.convert("RGB"), ((n % 2) * w, (n // 2) * h))
+    return grid
+
+
+def write_grid(run_dir: Path, tile_relpaths: Sequence[str], target: Path, encode: Callable[[Any], bytes],
+               *, square: bool = True) -> None:
     """Compose the tiles (relative to `run_dir`, in index order) into the 2x2 grid, encode it with `encode`
-    (PIL image -> bytes) and write it atomically at `target`. Idempotent: identical existing bytes are left alone."""
+    (PIL image -> bytes) and write it atomically at `target`. Idempotent: identical existing bytes are left alone.
+    ``square=False``: W x H tiles allowed (see `compose_grid`)."""
     from PIL import Image
 
     from lensbench.store.atomic import write_bytes_atomic
@@ -60,7 +83,7 @@ def write_grid(run_dir: Path, tile_relpaths: Sequence[str], target: Path, encode
     for rel in tile_relpaths:
         with Image.open(Path(run_dir) / rel) as im:
             tiles.append(im.convert("RGB"))
-    data = encode(compose_grid(tiles))
+    data = encode(compose_grid(tiles, square=square))
     if target.is_file() and target.read_bytes() == data:
         return
     write_bytes_atomic(target, data)

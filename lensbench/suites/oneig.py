@@ -133,7 +133,9 @@ class OneigSuite(Suite):
 
     def finalize_item(self, run_dir: Path, item: PromptItem, image_relpaths: Sequence[str]) -> None:
         """Compose the 2x2 grid (row-major, black in empty slots as text2image.py) and write it atomically.
-        Idempotent: an existing grid with identical bytes is left alone."""
+        Tiles may be W x H with W != H: the grid is 2W x 2H, which the official split (W // 2, H // 2) cuts back
+        exactly (text2image.py itself swaps W and H for such tiles, a bug not reproduced). Idempotent: an
+        existing grid with identical bytes is left alone."""
         import io
 
         from lensbench.suites.grid import write_grid  # the DPG-Bench 2x2 grid geometry (suite data layout)
@@ -145,7 +147,8 @@ class OneigSuite(Suite):
             grid.save(buf, format="PNG" if fmt == "png" else "WEBP")  # webp: PIL defaults, as text2image.py
             return buf.getvalue()
 
-        write_grid(run_dir, image_relpaths, Path(run_dir) / self.grid_relpath(item, Path(run_dir)), encode)
+        write_grid(run_dir, image_relpaths, Path(run_dir) / self.grid_relpath(item, Path(run_dir)), encode,
+                   square=False)
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()

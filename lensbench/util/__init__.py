@@ -5,6 +5,8 @@
 - `lock`: `exclusive_lock` (non-blocking fcntl lock with a one-line error when held).
 - `device`: `resolve_device` (the one device policy), `is_oom`.
 - `sizes`: `parse_size` / `format_size` — every size lensbench prints or parses is WIDTHxHEIGHT.
+- `identity`: `hub_commit` (a revision's commit from the local Hub cache), `local_fingerprint` (a local
+  model's content fingerprint), `identity_of`, `package_version` — weights identity for generators and scorers.
 - `table`: `align` (fixed-width text tables).
 - `terminal`: quiet, standard terminal behaviour set once at CLI start.
 """

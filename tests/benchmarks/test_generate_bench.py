@@ -61,3 +61,33 @@ def test_bench_bare_loop(benchmark, loaded, tmp_path):
         assert n == 12
 
     benchmark.pedantic(run, rounds=9, warmup_rounds=2)
+
+
+def test_bench_overhead_ratio_interleaved(benchmark, loaded, tmp_path):
+    """Both sides alternately in every round, so a shared host's drifting load hits them alike; the median ratio
+    lensbench / bare goes into the benchmark's extra_info (``--benchmark-json``) and is printed (``-s``)."""
+    import statistics
+    import time
+
+    batches = prepare(RunConfig(**CFG))["batches"]
+    counter = itertools.count()
+    times: dict[str, list[float]] = {"bare": [], "lensbench": []}
+
+    def pair():
+        i = next(counter)
+        t = time.perf_counter()
+        out = tmp_path / f"pair-bare{i}"
+        out.mkdir()
+        for batch in batches:
+            for w, img in zip(batch, loaded.generate([w.request for w in batch])):
+                img.save(out / f"{w.item.id}_{w.index}.png")
+        times["bare"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        run_generate(RunConfig(out=str(tmp_path / f"pair-lb{i}"), **CFG), generator=loaded)
+        times["lensbench"].append(time.perf_counter() - t)
+
+    benchmark.pedantic(pair, rounds=9, warmup_rounds=1)
+    ratio = statistics.median(times["lensbench"]) / statistics.median(times["bare"])
+    benchmark.extra_info.update(median_ratio=round(ratio, 4), bare_median_s=round(statistics.median(times["bare"]), 4),
+                                lensbench_median_s=round(statistics.median(times["lensbench"]), 4))
+    print(f"\nlensbench generate / bare loop, median of interleaved rounds: {ratio:.3f}")

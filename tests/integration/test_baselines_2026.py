@@ -81,3 +81,20 @@ def test_tiny_hunyuan_21_distilled_takes_the_distilled_scale():
     assert kw["distilled_guidance_scale"] == 3.25 and "guidance_scale" not in kw
     assert gen.pipe.guider is None and gen.pipe.scheduler.config.shift == 4.0
     assert gen.generate([req])[0].size == (64, 64)
+
+
+def test_fixed_sample_sigmas_refuse_other_step_counts(tmp_path):
+    """A QwenImage21 checkpoint whose model_index.json sets sample_sigmas samples that many steps whatever
+    num_inference_steps says: another --steps is refused instead of recorded wrongly."""
+    import shutil
+
+    from lensbench.generators.tiny import ensure_built
+
+    ckpt = tmp_path / "q21"
+    shutil.copytree(ensure_built("tiny-qwen-image-2.1"), ckpt)
+    index = json.loads((ckpt / "model_index.json").read_text())
+    (ckpt / "model_index.json").write_text(json.dumps({**index, "sample_sigmas": [1.0, 0.6, 0.3]}))
+    with pytest.raises(UserError, match=r"fixes its schedule .*3 steps.*pass --steps 3"):
+        _run(tmp_path, "tiny-qwen-image-2.1", model_path=str(ckpt))
+    m, rec, img = _run(tmp_path / "ok", "tiny-qwen-image-2.1", model_path=str(ckpt), steps=3)
+    assert rec["steps"] == 3 and m["generator"]["sample_sigmas"] == [1.0, 0.6, 0.3]

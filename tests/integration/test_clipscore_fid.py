@@ -98,6 +98,8 @@ def test_fid_between_runs_and_folders_with_tiny_features(tiny_run, tmp_path):
 def test_fid_help_and_offline_inception_error(tmp_path, monkeypatch):
     h = run_cli_inprocess("fid", "--help")
     assert h.returncode == 0 and "Examples" in h.stdout and "lensbench fid runs/" in h.stdout
+    s = run_cli_inprocess("score", "--help")
+    assert s.returncode == 0 and "--scorer clipscore -O model=tiny" in s.stdout
     a = _folder(tmp_path / "a", 0, 255)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     p = run_cli_inprocess("fid", str(a), str(a))

@@ -205,7 +205,7 @@ def test_geneval_remedy_names_only_flags_every_command_has(monkeypatch, tmp_path
 def test_ctrl_c_says_what_was_kept_and_exits_130(tmp_path):
     """SIGINT part-way through a real `lensbench generate` (tiny model): one line, exit 130, resumable."""
     suite = tmp_path / "p.jsonl"
-    suite.write_text("".join(json.dumps({"id": f"p{i}", "prompt": f"object {i}"}) + "\n" for i in range(30)))
+    suite.write_text("".join(json.dumps({"id": f"p{i}", "prompt": f"object {i}"}) + "\n" for i in range(400)))
     out = tmp_path / "run"
     args = [sys.executable, "-m", "lensbench", "generate", "--model", "tiny", "--suite", str(suite), "--out", str(out),
             "--height", "64", "--width", "64", "--steps", "2", "--device", "cpu", "--no-progress"]
@@ -221,6 +221,6 @@ def test_ctrl_c_says_what_was_kept_and_exits_130(tmp_path):
     assert proc.returncode == 130, err
     line = err.strip().splitlines()[-1]
     assert len([ln for ln in err.strip().splitlines() if ln.strip()]) == 1 and "Traceback" not in err, err
-    assert line.startswith("error: interrupted;") and "of 30 images are finished and kept" in line
+    assert line.startswith("error: interrupted;") and "of 400 images are finished and kept" in line
     assert "re-run the same command" in line
     del p

@@ -94,7 +94,7 @@ def test_score_en_cli_all_dimensions_with_cis_and_coverage(runs):
         "prompts_scored": 1, "prompts_total": 114}
     assert cov["official_protocol"] is False and any("tiny" in r for r in cov["off_protocol_reasons"])
     assert res["fingerprint"]["logic"] == {"answer_match": "exact", "black_grid": "stale", "cascade": False,
-                                           "grid": "2,2", "jpeg_tiles": True}
+                                           "grid": "2,2", "jpeg_tiles": True, "fine_missing": "nan"}
     csv = (runs["en"] / "results" / "oneig" / "text_score_EN.csv").read_text().splitlines()
     assert csv[0] == ",ED,CR,WAC,text score" and csv[1].startswith("tiny,")
 

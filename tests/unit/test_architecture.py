@@ -19,7 +19,7 @@ PKG = Path(__file__).resolve().parents[2] / "lensbench"
 #: top-level parts of lensbench, lowest layer first; a part may import its own layer and the layers below
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"__init__", "errors", "registry", "config", "stats", "options", "filecheck", "redact", "util", "store",
-               "baselines", "dist"}),
+               "baselines", "dist", "clients"}),
     frozenset({"scorers", "rewriters", "generators", "suites", "timing", "metrics"}),
     frozenset({"runners", "speed", "selftest", "ablation", "reports", "offline", "demo"}),
     frozenset({"cli", "__main__"}),
@@ -179,6 +179,9 @@ SINGLE = {
     "exclusive_lock": "lensbench/util/lock.py",
     "parse_size": "lensbench/util/sizes.py",
     "format_size": "lensbench/util/sizes.py",
+    "hub_commit": "lensbench/util/identity.py",
+    "local_fingerprint": "lensbench/util/identity.py",
+    "package_version": "lensbench/util/identity.py",
 }
 
 

@@ -209,3 +209,12 @@ def test_cli_rewriter_option_errors_are_one_line_exit_2():
         lines = p.stderr.strip().splitlines()
         assert p.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
         assert "valid options: " in lines[0] and "max_tokens_field" in lines[0]
+
+
+def test_missing_sdk_is_a_one_line_install_hint(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openai", None)  # import openai -> ImportError
+    rw = make_rewriter("openai", {"model": "m", "base_url": "http://127.0.0.1:9/v1", "cache": False})
+    with pytest.raises(UserError, match=r"pip install 'lensbench\[openai\]'"):
+        rw.rewrite(["a cat"])

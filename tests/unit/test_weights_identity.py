@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -15,8 +16,9 @@ import pytest
 
 from lensbench.config import RunConfig
 from lensbench.generators import MODELS
-from lensbench.generators.weights import hub_commit, key_identity, local_fingerprint, weights_identity
+from lensbench.generators.weights import key_identity, weights_identity
 from lensbench.runners.generate import prepare
+from lensbench.util.identity import hub_commit, local_fingerprint
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -113,3 +115,27 @@ def test_manifest_records_native_size_and_off_native(tmp_path):
 def test_tiny_builds_are_identified_by_builder_and_version(name):
     ident = weights_identity(MODELS.get(name))
     assert ident["kind"] == "built" and ident["builder"] == name and isinstance(ident["builder_version"], int)
+
+
+def test_one_fingerprint_rule_for_generators_and_scorers(tmp_path):
+    """util.identity.local_fingerprint is the rule for both: definition files by bytes, weight files by name and
+    size, hidden paths and other files ignored; the scorer side (`with_weights`) records the same fingerprint."""
+    from lensbench.scorers.identity import with_weights
+
+    d = tmp_path / "ckpt"
+    (d / "text_encoder").mkdir(parents=True)
+    (d / "model_index.json").write_text('{"_class_name": "X"}')
+    (d / "text_encoder" / "model.safetensors").write_bytes(b"\0" * 8)
+    before = local_fingerprint(d)
+    (d / "README.md").write_text("notes")
+    (d / "__pycache__").mkdir()
+    (d / "__pycache__" / "pipeline.cpython-311.pyc").write_bytes(b"\1")
+    (d / ".cache").mkdir()
+    (d / ".cache" / "model_index.json.lock").write_text("")
+    assert local_fingerprint(d) == before  # none of these changes images
+    (d / "text_encoder" / "model.safetensors").write_bytes(b"\0" * 9)
+    assert local_fingerprint(d) != before  # another single-file checkpoint that no index lists
+    assert with_weights({"model": str(d)}, "model")["weights"]["fingerprint"] == local_fingerprint(d)
+    assert weights_identity(MODELS.get("lens"), str(d))["fingerprint"] == local_fingerprint(d)
+    ckpt = d / "text_encoder" / "model.safetensors"
+    assert local_fingerprint(ckpt) == hashlib.sha256(b"\0" * 9).hexdigest()  # a single file: all its bytes

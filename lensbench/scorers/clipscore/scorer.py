@@ -105,13 +105,9 @@ class ClipScoreScorer(Scorer):
             return f"tiny-v{VERSION}"
         if Path(model).expanduser().is_dir():
             return str(Path(model).expanduser().resolve())
-        try:
-            from huggingface_hub import try_to_load_from_cache
+        from lensbench.util.identity import hub_commit
 
-            hit = try_to_load_from_cache(model, "config.json", revision=self.options.revision)
-        except Exception:  # noqa: BLE001 - an invalid repo id or a missing package: identity unknown
-            return None
-        return Path(hit).parent.name if isinstance(hit, str) else None
+        return hub_commit(model, self.options.revision)
 
     def protocol(self) -> ProtocolInfo:
         return ProtocolInfo(backend=f"torchmetrics-clipscore:{self.options.model}", deviations=(

@@ -12,7 +12,7 @@ Batched: all crops of a whole scoring batch (many images, many objects) go throu
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +21,7 @@ import numpy as np
 
 from lensbench.errors import UserError, require_module
 from lensbench.registry import Registry
+from lensbench.scorers.backend import ModelBackend
 from lensbench.scorers.geneval.decision import COLORS, KeptObject
 
 #: where open_clip (2.x pretrained.py) fetches ViT-L-14 "openai" from
@@ -56,21 +57,8 @@ def object_crop(image, obj: KeptObject, bgcolor: str = "#999", crop: bool = True
     return img
 
 
-class ColorClassifier(ABC):
+class ColorClassifier(ModelBackend):
     name = "color"
-
-    @abstractmethod
-    def settings(self) -> dict[str, Any]: ...
-
-    def fingerprint(self) -> dict[str, Any]:
-        return self.settings()
-
-    def downloads(self) -> list[dict[str, Any]] | None:
-        """Hub snapshots to prefetch (None: fetched some other way, e.g. by its library on first load)."""
-        return None
-
-    def load(self) -> None:
-        """Load weights (idempotent)."""
 
     @abstractmethod
     def classify(self, requests: Sequence[ColorRequest]) -> list[list[str]]:
@@ -102,7 +90,8 @@ class ClipColorClassifier(ColorClassifier):
 
     def fingerprint(self) -> dict[str, Any]:
         """Everything but the batch size (crops are classified independently), plus the weights' identity."""
-        from lensbench.scorers.identity import package_version, with_weights
+        from lensbench.scorers.identity import with_weights
+        from lensbench.util.identity import package_version
 
         fp = {k: v for k, v in self.settings().items() if k != "batch_size"}
         if "/" in self.pretrained or self.pretrained.endswith((".pt", ".pth", ".bin", ".safetensors")):

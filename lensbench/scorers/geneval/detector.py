@@ -18,7 +18,7 @@ Every backend returns, per image, {GenEval class name: (boxes float32 [N, 5] = x
 from __future__ import annotations
 
 import os
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -27,6 +27,7 @@ import numpy as np
 
 from lensbench.errors import UserError, require_module
 from lensbench.registry import Registry
+from lensbench.scorers.backend import ModelBackend
 from lensbench.scorers.geneval.labels import GENEVAL_CLASSES, map_labels
 from lensbench.util.device import resolve_device
 
@@ -42,22 +43,8 @@ class ImageDetections:
     masks: dict[str, np.ndarray | None]  # class -> bool [N, H, W] or None
 
 
-class Detector(ABC):
+class Detector(ModelBackend):
     name = "detector"
-
-    @abstractmethod
-    def settings(self) -> dict[str, Any]: ...
-
-    def fingerprint(self) -> dict[str, Any]:
-        """What decides the detections (for the scorer fingerprint): default = `settings()`."""
-        return self.settings()
-
-    def downloads(self) -> list[dict[str, Any]] | None:
-        """Hub snapshots to prefetch (None: this backend fetches its own weights some other way)."""
-        return None
-
-    def load(self) -> None:
-        """Load weights (idempotent)."""
 
     @abstractmethod
     def detect(self, images: Sequence[Any], paths: Sequence[str | None]) -> list[ImageDetections]:
@@ -218,7 +205,7 @@ class MMDetDetector(Detector):
                 "checkpoint": os.path.join(self.model_path, f"{self.model_name}.pth")}
 
     def fingerprint(self) -> dict[str, Any]:
-        from lensbench.scorers.identity import package_version
+        from lensbench.util.identity import package_version
         from lensbench.util.files import sha256_file
 
         ckpt = os.path.join(self.model_path, f"{self.model_name}.pth")

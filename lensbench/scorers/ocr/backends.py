@@ -261,13 +261,9 @@ def _supports_cross_image(engine) -> bool:
 
 
 def _has_dist(name: str) -> bool:
-    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+    from lensbench.util.identity import package_version  # noqa: PLC0415
 
-    try:
-        version(name)
-        return True
-    except PackageNotFoundError:
-        return False
+    return package_version(name) is not None
 
 
 def _to_bgr(image):

@@ -25,6 +25,7 @@ from lensbench.errors import UserError, require_module
 from lensbench.scorers.oneig import official as of
 from lensbench.scorers.oneig.backends import Distance, Ocr, StyleEmbed, TextImage, Vqa
 from lensbench.util.device import resolve_device
+from lensbench.util.identity import package_version
 
 _DTYPES = ("bfloat16", "float16", "float32")
 
@@ -98,37 +99,33 @@ def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-class QwenVqa(Vqa):
+class _QwenRole:
+    """One role (`task` with `prompt`) of the shared Qwen2.5-VL judge: VQA and OCR use the same loaded model."""
+
     name = "qwen"
     official = True
+    task = prompt = ""
 
     def __init__(self, options=None):
         super().__init__(options)
         self.judge = options.qwen_model
 
     def describe(self):
-        return _qwen_describe(self.options, "vqa", "{question}" + of.VQA_SUFFIX)
+        return _qwen_describe(self.options, self.task, self.prompt)
 
     def load(self):
         self.qwen = _Qwen.get(self.options)
+
+
+class QwenVqa(_QwenRole, Vqa):
+    task, prompt = "vqa", "{question}" + of.VQA_SUFFIX
 
     def answer(self, tiles, question):
         return self.qwen.generate(tiles, f"{question}{of.VQA_SUFFIX}", of.OCR_TOKENS_SHORT)
 
 
-class QwenOcr(Ocr):
-    name = "qwen"
-    official = True
-
-    def __init__(self, options=None):
-        super().__init__(options)
-        self.judge = options.qwen_model
-
-    def describe(self):
-        return _qwen_describe(self.options, "ocr", of.OCR_PROMPT)
-
-    def load(self):
-        self.qwen = _Qwen.get(self.options)
+class QwenOcr(_QwenRole, Ocr):
+    task, prompt = "ocr", of.OCR_PROMPT
 
     def read(self, tiles, max_new_tokens):
         return self.qwen.generate(tiles, of.OCR_PROMPT, max_new_tokens)
@@ -252,7 +249,7 @@ class DreamSimDistance(Distance):
     official = True
 
     def describe(self):
-        return {"backend": "dreamsim", "model": of.DREAMSIM, "dreamsim_version": _version("dreamsim")}
+        return {"backend": "dreamsim", "model": of.DREAMSIM, "dreamsim_version": package_version("dreamsim")}
 
     def load(self):
         mod = require_module("dreamsim", "the DreamSim diversity backend", "pip install dreamsim")
@@ -270,15 +267,6 @@ class DreamSimDistance(Distance):
 
         with torch.no_grad():
             return float(self.model(self.preprocess(a).to(self.device), self.preprocess(b).to(self.device)).item())
-
-
-def _version(dist: str) -> str | None:
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def downloads(scorer) -> list[dict[str, Any]]:

@@ -53,8 +53,8 @@ def write_official_csvs(run_dir: Path, records: Sequence[dict[str, Any]], d: dic
 
     scores = sm.dimension_scores(v, __import__("numpy").arange(len(recs)), of.MAX_EDIT_DISTANCE[d["lang"]])
     if any(isinstance(r.get("alignment"), dict) for r in recs):
-        table = sim.prompt_table(rows_of("alignment", True))
-        put("alignment_prompt_score", ["", model], [[k, val] for k, val in table.items()])
+        table = sim.prompt_table(rows_of("alignment", True), keep_none=True)  # None -> empty cell, as official
+        put("alignment_prompt_score", ["", model], [[k, _cell(val)] for k, val in table.items()])
         put("alignment_score", ["", "alignment"], [[model, _cell(scores["alignment"])]])
     if v["text_tiles"]:
         from lensbench.scorers.oneig import text as tx
@@ -69,8 +69,8 @@ def write_official_csvs(run_dir: Path, records: Sequence[dict[str, Any]], d: dic
         put("reasoning_prompt_score", ["", model], [[k, val] for k, val in table.items()])
         put("reasoning_score", ["", "reasoning"], [[model, _cell(scores["reasoning"])]])
     if any(isinstance(r.get("style"), dict) for r in recs):
-        table = sim.prompt_table(rows_of("style", False), prefix_class=False)
-        put("style_prompt_score", ["", model], [[k, val] for k, val in table.items()])
+        table = sim.prompt_table(rows_of("style", False), prefix_class=False, keep_none=True)
+        put("style_prompt_score", ["", model], [[k, _cell(val)] for k, val in table.items()])
         put("style_score", ["", "style"], [[model, _cell(scores["style"])]])
         per = sim.style_table([(r["style"].get("style"), r["style"].get("score")) for r in recs
                                if isinstance(r.get("style"), dict)])
@@ -79,8 +79,8 @@ def write_official_csvs(run_dir: Path, records: Sequence[dict[str, Any]], d: dic
         rows = rows_of("diversity", True)
         table = sim.prompt_table(rows)
         per = sim.class_means(rows)
-        classes = [c for c in of.FOLDERS if c in per]
+        classes = of.DIMENSION_FOLDERS[d["lang"]]["diversity"]  # the class_items: a column each, None if empty
         put("diversity_prompt_score", ["", model], [[k, val] for k, val in table.items()])
         put("diversity_score", ["", *classes, "total average"],
-            [[model, *[per[c] for c in classes], _cell(sim.total_mean(table))]])
+            [[model, *[_cell(per.get(c)) for c in classes], _cell(sim.total_mean(table))]])
     return written

@@ -14,7 +14,8 @@ NAME of the environment variable holding the key), ``judge_max_tokens``.
 Official-logic switches (a non-default value is recorded and makes the run off-protocol): ``answer_match``
 (exact = official ``ans == "Yes"`` | normalized), ``cascade`` (false = official: parents' raw scores),
 ``black_grid`` (stale = official text quirk | skip), ``jpeg_tiles`` (true = official: tiles re-encoded as JPEG
-before the models see them), ``grid`` ("2,2" = C,R as the official ``image_grid``).
+before the models see them), ``grid`` ("2,2" = C,R as the official ``image_grid``), ``fine_missing`` (nan =
+official: a fine-grained alignment bucket holding a prompt scored None has no value | skip).
 
 A folder made by another tool in the official layout (``<dir>/<class>/<model>/<id>.<ext>``, no manifest) is
 scored with ``data`` (the official data folder), ``language`` and ``model_dir`` (needed when several model
@@ -29,7 +30,8 @@ from typing import Literal
 from lensbench.stats import DEFAULT_N_BOOT, DEFAULT_SEED
 
 #: option -> official value; any other value is an off-protocol deviation
-OFFICIAL_LOGIC = {"answer_match": "exact", "cascade": False, "black_grid": "stale", "jpeg_tiles": True, "grid": "2,2"}
+OFFICIAL_LOGIC = {"answer_match": "exact", "cascade": False, "black_grid": "stale", "jpeg_tiles": True, "grid": "2,2",
+                  "fine_missing": "nan"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class OneigOptions:
     black_grid: Literal["stale", "skip"] = "stale"
     jpeg_tiles: bool = True
     grid: str = "2,2"
+    fine_missing: Literal["nan", "skip"] = "nan"  # fine-grained alignment bucket with an unscored prompt
     # models
     qwen_model: str = "Qwen/Qwen2.5-VL-7B-Instruct"
     llm2clip_model: str = "microsoft/LLM2CLIP-Openai-L-14-336"

@@ -262,7 +262,8 @@ class OneigScorer(Scorer):
 
         d = self._suite_data(suite)
         return summarize_records(records, d, black_grid=self.options.black_grid, n_boot=self.options.n_boot,
-                                 seed=self.options.ci_seed, alpha=self.options.alpha)
+                                 seed=self.options.ci_seed, alpha=self.options.alpha,
+                                 fine_missing=self.options.fine_missing)
 
     def coverage_extra(self, suite: Suite, scored_units, cov: dict[str, Any]) -> dict[str, Any]:
         """Called by lensbench.scorers.coverage.build_coverage: OneIG's per-dimension coverage."""
@@ -303,7 +304,11 @@ class OneigScorer(Scorer):
 
     def fingerprint(self) -> dict[str, Any]:
         s = self.settings()
-        return {"scorer": self.name, "version": self.version, "backends": s["backends"], "logic": s["logic"]}
+        fp = {"scorer": self.name, "version": self.version, "backends": s["backends"], "logic": s["logic"]}
+        dims = sorted(set(self.wanted_dims))
+        if dims and set(dims) != set(of.DIMENSIONS):  # a record holds only the dimensions it was scored for
+            fp["dimensions"] = dims
+        return fp
 
     def protocol(self) -> ProtocolInfo:
         judges = list(dict.fromkeys(b.judge for b in self.backends.values() if b.judge))

@@ -71,13 +71,15 @@ def class_means(rows: Sequence[tuple[str, str, float | None]]) -> dict[str, floa
     return {c: mean(v) for c, v in by.items()}
 
 
-def prompt_table(rows: Sequence[tuple[str, str, float | None]], *, prefix_class: bool = True) -> dict[str, float]:
-    """The official per-prompt CSV: index ``<class>_<id>`` (or ``<id>``), later rows overwrite earlier ones,
-    None rows kept out (a NaN cell is skipped by ``mean``)."""
+def prompt_table(rows: Sequence[tuple[str, str, float | None]], *, prefix_class: bool = True,
+                 keep_none: bool = False) -> dict[str, float | None]:
+    """The official per-prompt CSV: index ``<class>_<id>`` (or ``<id>``), sorted, later rows overwrite earlier
+    ones; None rows kept out (a NaN cell is skipped by ``mean``), or kept as None with ``keep_none`` (the CSV
+    files: alignment/style write ``None`` for a prompt without kept tiles, an empty cell)."""
     table: dict[str, float | None] = {}
     for cls, item_id, score in rows:
         table[f"{cls}_{item_id}" if prefix_class else item_id] = score
-    return {k: float(v) for k, v in sorted(table.items()) if v is not None}
+    return {k: (None if v is None else float(v)) for k, v in sorted(table.items()) if keep_none or v is not None}
 
 
 def total_mean(table: Mapping[str, float]) -> float | None:

@@ -109,7 +109,8 @@ def _ci(idx: np.ndarray, stat, **kw) -> tuple[float, float]:
 
 
 def summarize_records(records: Sequence[dict[str, Any]], d: dict[str, Any], *, black_grid: str = "stale",
-                      n_boot: int = 2000, seed: int = 0, alpha: float = 0.05) -> list[MetricValue]:
+                      n_boot: int = 2000, seed: int = 0, alpha: float = 0.05,
+                      fine_missing: str = "nan") -> list[MetricValue]:
     lang = d["lang"]
     L = f"oneig_{lang}"
     max_ed = of.MAX_EDIT_DISTANCE[lang]
@@ -138,7 +139,7 @@ def summarize_records(records: Sequence[dict[str, Any]], d: dict[str, Any], *, b
             lo, hi = _ci(members["text"], lambda idx, key=key: _text_stat(v["text"][idx], max_ed)[key], **kw)
             out.append(MetricValue(f"{L}_{name}", t[key], int(members["text"].size), lo, hi, higher_is_better=hib,
                                    unit="characters" if key == "ED" else "fraction"))
-    out.extend(_breakdowns(v, d, L, kw))
+    out.extend(_breakdowns(v, d, L, kw, fine_missing))
     return out
 
 
@@ -153,7 +154,7 @@ def _group_metric(name: str, arr: np.ndarray, groups: list[str | None], order: S
     return out
 
 
-def _breakdowns(v: dict[str, Any], d: dict[str, Any], L: str, kw) -> list[MetricValue]:
+def _breakdowns(v: dict[str, Any], d: dict[str, Any], L: str, kw, fine_missing: str = "nan") -> list[MetricValue]:
     recs = v["records"]
     folders = [r.get("folder") for r in recs]
     out = _group_metric(f"{L}_alignment", v["values"]["alignment"], folders, of.FOLDERS, kw)
@@ -164,11 +165,17 @@ def _breakdowns(v: dict[str, Any], d: dict[str, Any], L: str, kw) -> list[Metric
     out += _group_metric(f"{L}_reasoning", v["values"]["reasoning"], subjects, fg.SUBJECTS, kw)
     if lang_of(L) == "en":  # fine_grained_analysis.py: type / length tables for EN only
         meta = d.get("meta", {})
+        # an alignment prompt scored None (all tiles black) is an empty cell that fine_grained_analysis.py sums
+        # as NaN: its buckets have no value officially (fine_missing="nan"); diversity writes no such row
+        unscored = [isinstance(r.get("alignment"), dict) and r["alignment"].get("score") is None for r in recs]
         for dim in ("alignment", "diversity"):
             for key, tags in (("type", fg.TAGS[:2]), ("prompt_length", fg.TAGS[2:])):
                 groups = [meta.get(r["item_id"], {}).get(key) for r in recs]
+                if dim == "alignment" and fine_missing == "nan":
+                    poisoned = {g for g, bad in zip(groups, unscored) if bad}
+                    tags = tuple(t for t in tags if t not in poisoned)
                 out += _group_metric(f"{L}_{dim}_fine", v["values"][dim], groups, tags, kw)
-    tables = fg.fine_grained(v, d)
+    tables = fg.fine_grained(v, d, missing=fine_missing)
     text = tables.get("text", {})
     for cat, value in text.items():
         if not cat.endswith("_n"):

@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lensbench.scorers.ocr.metrics import levenshtein  # the official numpy DP's unit-cost edit distance
+
 _KEEP = "\u4e00-\u9fa5a-zA-Z0-9\\sàâäéèêëîïôöùûüçÀÂÄÉÈÊËÎÏÔÖÙÛÜÇ"
 _DROP_RE = re.compile(f"[^{_KEEP}]")
 _KEEP_NO_SPACE_RE = re.compile("[\u4e00-\u9fa5a-zA-Z0-9àâäéèêëîïôöùûüçÀÂÄÉÈÊËÎÏÔÖÙÛÜÇ]")
@@ -52,18 +54,6 @@ def clean_hallucinations(texts: Sequence[str]) -> list[str]:
     for kw in HALLUCINATIONS:
         out = [t.replace(kw, "").replace(f"\n{kw}", "").replace(f"{kw}\n", "") for t in out]
     return out
-
-
-def levenshtein(s1: str, s2: str) -> int:
-    """Character edit distance (insert/delete/substitute, cost 1), as the official numpy DP. Hand-written: it
-    is ten lines and the official value is exactly this recurrence."""
-    prev = list(range(len(s2) + 1))
-    for i, c1 in enumerate(s1, 1):
-        cur = [i]
-        for j, c2 in enumerate(s2, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (c1 != c2)))
-        prev = cur
-    return prev[-1]
 
 
 def match_counts(gt: str, ocr: str) -> tuple[int, float, int]:
