@@ -72,6 +72,11 @@ class ModelSettings:
         return cls(**data)
 
     @classmethod
+    def _expand_file_keys(cls, data: dict[str, Any], *, where: str) -> dict[str, Any]:
+        """File-only spellings of fields (RunConfig: ``size = "WxH"``), expanded before flags override them."""
+        return data
+
+    @classmethod
     def from_file(cls, path: str | Path, **overrides: Any):
         """Load a TOML or JSON config file; `overrides` (e.g. CLI flags that were given) win.
 
@@ -81,6 +86,7 @@ class ModelSettings:
         fmt = "toml" if p.suffix.lower() == ".toml" else "json"
         data = read_table(p, "config file", fmt=fmt)
         refuse_file_only(data, f"config file {p}")
+        data = cls._expand_file_keys(data, where=f"config file {p}")
         data.update({k: v for k, v in overrides.items() if v is not None})
         return cls.from_dict(data, where=f"config file {p}")
 
@@ -101,6 +107,14 @@ class RunConfig(ModelSettings):
     batch_size: int = 1
     threads: int = DEFAULT_THREADS  # torch.set_num_threads in every rank (recorded; part of the run identity)
 
+    @classmethod
+    def _expand_file_keys(cls, data: dict[str, Any], *, where: str) -> dict[str, Any]:
+        return expand_size(data, where=where)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, where: str = "config"):
+        return super().from_dict(expand_size(data, where=where), where=where)
+
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.batch_size < 1:
@@ -117,6 +131,22 @@ class RunConfig(ModelSettings):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise UserError(f"--{name} must be at least 1, got {value}")
+
+
+def expand_size(data: dict[str, Any], *, where: str) -> dict[str, Any]:
+    """``size = "1024x768"`` (W×H, like ``--size``) -> height/width; together with height or width it is refused."""
+    if "size" not in data:
+        return data
+    from lensbench.util.sizes import parse_size
+
+    data = dict(data)
+    size = data.pop("size")
+    both = [k for k in ("height", "width") if data.get(k) is not None]
+    if both:
+        raise UserError(f"{where}: give either size = \"WxH\" or height/width, not both (size = {size!r}, "
+                        f"{' and '.join(f'{k} = {data[k]!r}' for k in both)})")
+    data["height"], data["width"] = parse_size(size, f"{where}: size")
+    return data
 
 
 def refuse_file_only(data: dict[str, Any], where: str) -> None:

@@ -107,8 +107,12 @@ def run_demo(out: Path, *, progress: bool = True, runs: list[DemoRun] | None = N
             done["scores"][key] = done[key] = run_score(run_dir, r.scorer, dict(r.scorer_options), progress=progress)
         run_dirs.append(run_dir)
     speed_run = out / "tiny-speed"
-    if not (speed_run / "speed" / "measurements.csv").exists():  # speed runs are not resumed
+    csv_path = speed_run / "speed" / "measurements.csv"
+    reused = csv_path.exists()
+    if not reused:  # speed runs are not resumed
         run_speed(SpeedConfig(**DEMO_SPEED, out=str(speed_run), progress=progress))
+    rows = max(0, len(csv_path.read_text(encoding="utf-8").splitlines()) - 1)  # header + one row per configuration
+    done["speed"] = {"model": DEMO_SPEED["model"], "run_dir": str(speed_run), "configurations": rows, "reused": reused}
     run_dirs.append(speed_run)
     done["report"] = [str(f) for f in build_report(run_dirs, out / "report", ["md", "csv"], published=True)]
     return done

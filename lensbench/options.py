@@ -171,11 +171,11 @@ def unknown_keys_error(unknown: Iterable[str], valid: Iterable[str], *, owner: s
     hints = []
     for key in unknown:
         close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-        if close:
-            hints.append(f"did you mean {close[0]!r} for {key!r}?")
+        if close:  # one unknown key: "(did you mean 'model'?)"; several: "('modle': did you mean 'model'?)"
+            hints.append(f"did you mean {close[0]!r}?" if len(unknown) == 1 else f"{key!r}: did you mean {close[0]!r}?")
     s = "s" if len(unknown) > 1 else ""
     return UserError(f"unknown option{s} {', '.join(repr(k) for k in unknown)} for {owner}"
-                     f"{'; ' + ' '.join(hints) if hints else ''}; valid options: {', '.join(valid) or 'none'}")
+                     f"{' (' + '; '.join(hints) + ')' if hints else ''}; valid options: {', '.join(valid) or 'none'}")
 
 
 def parse_options(cls: type[T], raw: Mapping[str, Any] | None, *, owner: str) -> T:

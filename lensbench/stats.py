@@ -24,14 +24,11 @@ def bootstrap_ci(
 ) -> tuple[float, float]:
     """Percentile bootstrap (1 - alpha) CI of `stat` over `values` (resampled with replacement).
 
-    Returns (nan, nan) for empty input and (v, v) for a single value.
+    Returns (nan, nan) for fewer than two values: one value shows no spread, and (v, v) would read as certainty.
     """
     x = np.asarray(values, dtype=float)
-    if x.size == 0:
+    if x.size < 2:
         return (float("nan"), float("nan"))
-    if x.size == 1:
-        v = float(stat(x))
-        return (v, v)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, x.size, size=(n_boot, x.size))
     if stat is np.mean:
@@ -53,8 +50,8 @@ def bootstrap_ci_grouped(
     """Stratified bootstrap: resample within each group independently, then apply `stat` to the list of
     resampled groups (e.g. GenEval's mean of per-tag means, resampling prompts within each tag)."""
     arrays = [np.asarray(g, dtype=float) for g in groups]
-    if not arrays or any(a.size == 0 for a in arrays):
-        return (float("nan"), float("nan"))
+    if not arrays or any(a.size == 0 for a in arrays) or all(a.size == 1 for a in arrays):
+        return (float("nan"), float("nan"))  # one unit per group: no spread to resample, no CI (not [v, v])
     rng = np.random.default_rng(seed)
     boots = np.empty(n_boot)
     for b in range(n_boot):

@@ -8,6 +8,8 @@ from typing import Optional
 import typer
 
 from lensbench.cli.common import echo_json, parse_kv
+from lensbench.cli.options import SpeedRun
+from lensbench.cli.output import should_print
 from lensbench.util.table import align
 
 EPILOG = """Examples:
@@ -77,7 +79,7 @@ def register(app: typer.Typer) -> None:
         limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N prompts of every cell (a quick look)."),
         trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Allow code shipped with weights in every cell (a grid file cannot allow it)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result (or plan) as JSON."),
-        speed_run: Optional[Path] = typer.Option(None, "--speed-run", help="With --dry-run: base the time estimate on this `lensbench speed` run (default: published latencies)."),
+        speed_run: SpeedRun = None,
         no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
     ) -> None:
         """Run an ablation grid: one run per cell, shared image cache, scores, paired deltas vs the control, charts."""
@@ -94,6 +96,8 @@ def register(app: typer.Typer) -> None:
             return
         if dry_run:
             _print_plan(result, speed_run)
+            return
+        if not should_print():
             return
         gen, reused, done = (sum(s[k] for s in result["cells"].values()) for k in ("generated", "reused", "already_done"))
         typer.echo(f"{len(result['cells'])} cells: {gen} images generated, {reused} reused from the cache, {done} already "

@@ -30,6 +30,10 @@ def register(app: typer.Typer) -> None:
             heads = [m for m in (scored["results"] or {}).get("metrics", []) if m.get("category") is None]
             shown = ", ".join(f"{m['metric']}={m['value']:.3f}" for m in heads[:3] if m.get("value") is not None)
             typer.echo(f"score {key}: {shown}")
+        sp = result.get("speed")
+        if sp:
+            typer.echo(f"speed {sp['model']}: {sp['configurations']} configurations "
+                       f"{'reused' if sp['reused'] else 'measured'} -> {sp['run_dir']}")
         report = Path(out) / "report"
         typer.echo(f"report: {len(result['report'])} files in {report} (start with {report / 'README.md'})")
         typer.echo(

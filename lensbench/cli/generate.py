@@ -8,6 +8,8 @@ from typing import Optional
 import typer
 
 from lensbench.cli.common import echo_json, parse_kv
+from lensbench.cli.options import Device, Dtype, NegativePrompt, Offload, RewriterOptions, SpeedRun
+from lensbench.cli.output import is_main_rank, say, score_lines, should_print
 
 EPILOG = """Examples:
 
@@ -54,25 +56,25 @@ def register(app: typer.Typer) -> None:
         resolution: Optional[str] = typer.Option(None, "--resolution", "-r", help="A preset/bucket name of the model, e.g. 1:1, 16:9, 1440/1:1."),
         steps: Optional[int] = typer.Option(None, "--steps", help="Denoising steps (default: the model's recommendation)."),
         guidance: Optional[float] = typer.Option(None, "--guidance", help="Guidance / true-CFG scale (default: recommended)."),
-        negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="Negative prompt (default: recommended)."),
-        dtype: Optional[str] = typer.Option(None, "--dtype", help="float32 | float16 | bfloat16 (default: bf16 on GPU, fp32 on CPU)."),
+        negative_prompt: NegativePrompt = None,
+        dtype: Dtype = None,
         batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="Images per pipeline call. [default: 1]"),
         threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch in every process (recorded; fixed so CPU images are byte-identical under torchrun and resumes). [default: 1]"),
         limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N prompts."),
         model_path: Optional[str] = typer.Option(None, "--model-path", help="Local directory or mirror repo id instead of the registry's repo."),
         revision: Optional[str] = typer.Option(None, "--revision", help="Hub revision (branch, tag or commit)."),
-        device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N. [default: auto]"),
-        offload: Optional[str] = typer.Option(None, "--offload", help="none | model | sequential CPU offload. [default: none]"),
+        device: Device = None,
+        offload: Offload = None,
         trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Allow code shipped with weights (HunyuanImage-3.0)."),
         model_option: Optional[list[str]] = typer.Option(None, "--model-option", "-M", help="Adapter option KEY=VALUE (e.g. enable_reasoner=true; `lensbench models` lists them); pass.KEY=VALUE sends any other call argument (recorded)."),
         rewriter: Optional[str] = typer.Option(None, "--rewriter", help="Prompt rewriter name. [default: none]"),
-        rewriter_option: Optional[list[str]] = typer.Option(None, "--rewriter-option", help="Rewriter option KEY=VALUE."),
+        rewriter_option: RewriterOptions = None,
         config: Optional[Path] = typer.Option(None, "--config", help="TOML/JSON RunConfig file; flags override it."),
         geneval_metadata: Optional[str] = typer.Option(None, "--geneval-metadata", help="GenEval evaluation_metadata.jsonl (same as -S metadata=PATH)."),
         language: Optional[str] = typer.Option(None, "--language", help="Prompt language for suites that render it (geneval: en, zh, fr, ja, es); same as -S language=..."),
         verify: bool = typer.Option(False, "--verify", help="Check every finished image against its recorded sha256 before skipping it."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (how much is done, estimated GPU time) and exit."),
-        speed_run: Optional[Path] = typer.Option(None, "--speed-run", help="With --dry-run: base the time estimate on this `lensbench speed` run (default: published latencies)."),
+        speed_run: SpeedRun = None,
         no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
     ) -> None:
         """Generate a suite's images into a resumable run directory."""
@@ -110,10 +112,11 @@ def register(app: typer.Typer) -> None:
             summary["gpu_time_estimate"] = estimate_seconds(
                 cfg.model, height=st["height"], width=st["width"], steps=st["steps"], batch_size=cfg.batch_size,
                 images=summary["planned"] - summary.get("cached", 0), speed_run=speed_run)
-            echo_json(summary)
+            if is_main_rank():
+                echo_json(summary)
             return
-        typer.echo(f"{summary['generated']} generated, {summary['skipped']} already done, "
-                   f"{summary['planned']} planned in {summary['seconds']:.1f}s -> {summary['run_dir']}")
+        say(f"{summary['generated']} generated, {summary['skipped']} already done, "
+            f"{summary['planned']} planned in {summary['seconds']:.1f}s -> {summary['run_dir']}")
 
     @app.command("score", epilog=SCORE_EPILOG)
     def score(
@@ -132,16 +135,12 @@ def register(app: typer.Typer) -> None:
         name = scorer or default_scorer_for(run, suite)
         out = run_score(run, name, parse_kv(option, "--option"), batch_size=batch_size, limit=limit, progress=not no_progress)
         if as_json:
-            echo_json(out["results"])
+            if is_main_rank():
+                echo_json(out["results"])
             return
-        typer.echo(f"scored {out['scored_now']} new of {out['units']} units with {out['scorer']} "
-                   f"(scorer fingerprint {out.get('fingerprint_id')}) in {out['seconds']:.1f}s")
-        cov = (out["results"] or {}).get("coverage") or {}
-        if cov.get("partial"):
-            typer.echo(f"  partial: {cov['prompts_scored']} of {cov['prompts_total']} prompts, categories "
-                       f"{len(cov['categories_present'])} of {len(cov['categories_total'])}")
-        for m in (out["results"] or {}).get("metrics", []):
-            if m.get("category") is None:
-                ci = f" [{m['ci_low']:.4f}, {m['ci_high']:.4f}]" if m.get("ci_low") is not None else ""
-                value = "n/a" if m.get("value") is None else f"{m['value']:.4f}"
-                typer.echo(f"  {m['metric']}: {value}{ci} (n={m['n']})")
+        if should_print():
+            from lensbench.scorers import scorer_class
+
+            cls = scorer_class(out["scorer"])
+            for line in score_lines(out, getattr(cls, "metrics_meta", None)):
+                typer.echo(line)

@@ -13,11 +13,14 @@ def register(app: typer.Typer) -> None:
         """List the models lensbench knows: repo id, recommended settings, constraints, size, licence."""
         from lensbench.cli.common import echo_json
         from lensbench.generators.catalog import MODELS
+        from lensbench.registry import resolve_target
         from lensbench.util.sizes import SIZE_HEADER, format_size
 
         specs = [MODELS.get(n) for n in MODELS.names()]
+        # the -M keys `generate` accepts (the adapter's plus the registry entry's); adapter modules import no torch
+        options = {s.name: resolve_target(s.adapter).option_names(s) for s in specs}
         if as_json:
-            echo_json([s.to_dict() for s in specs])
+            echo_json([{**s.to_dict(), "model_options": options[s.name]} for s in specs])
             return
         from rich.console import Console
         from rich.table import Table
@@ -43,4 +46,12 @@ def register(app: typer.Typer) -> None:
                    f", {len(s.presets)} presets (--json)" if s.presets else ""),
                 f"{s.params_b:g}B" if s.params_b else "-", s.licence, ", ".join(needs) or "-",
             )
-        Console(width=240).print(t)
+        console = Console(width=240)
+        console.print(t)
+        opt = Table(title="-M options (generate/speed -M KEY=VALUE; default after '=')", show_lines=False)
+        opt.add_column("name", no_wrap=True)
+        opt.add_column("-M options", overflow="fold")
+        for s in specs:
+            if options[s.name]:
+                opt.add_row(s.name, ", ".join(f"{k}={s.options[k]}" if k in s.options else k for k in options[s.name]))
+        console.print(opt)

@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from lensbench.cli.common import echo_json, parse_kv
+from lensbench.cli.options import SuiteOptions
 
 FETCH_EPILOG = """Examples (on a machine with a network; then copy ~/.cache/huggingface and ~/.cache/lensbench, or share them):
 
@@ -37,7 +38,7 @@ def register(app: typer.Typer) -> None:
         to: Optional[str] = typer.Option(None, "--to", help="Download one model into this plain directory (not the HF cache)."),
         repo: Optional[str] = typer.Option(None, "--repo", help="Download one model from this repo id (a mirror)."),
         revision: Optional[str] = typer.Option(None, "--revision", help="Hub revision (branch, tag or commit)."),
-        suite_option: Optional[list[str]] = typer.Option(None, "--suite-option", "-S", help="Suite option KEY=VALUE."),
+        suite_option: SuiteOptions = None,
         option: Optional[list[str]] = typer.Option(None, "--option", "-O", help="Scorer option KEY=VALUE (e.g. backend)."),
         as_json: bool = typer.Option(False, "--json", help="Print what was fetched as JSON."),
     ) -> None:
@@ -63,7 +64,7 @@ def register(app: typer.Typer) -> None:
         model_path: Optional[str] = typer.Option(None, "--model-path", help="Local weights directory or mirror repo id."),
         revision: Optional[str] = typer.Option(None, "--revision", help="Hub revision of the weights."),
         config: Optional[Path] = typer.Option(None, "--config", help="A RunConfig file (TOML/JSON) of the planned run."),
-        suite_option: Optional[list[str]] = typer.Option(None, "--suite-option", "-S", help="Suite option KEY=VALUE."),
+        suite_option: SuiteOptions = None,
         option: Optional[list[str]] = typer.Option(None, "--option", "-O", help="Scorer option KEY=VALUE."),
         no_load: bool = typer.Option(False, "--no-load", help="Do not load scorer models (faster, less certain)."),
         as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),

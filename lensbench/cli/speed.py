@@ -14,6 +14,8 @@ from typing import Optional
 import typer
 
 from lensbench.cli.common import echo_json, parse_kv
+from lensbench.cli.options import Device, Dtype, NegativePrompt, Offload, RewriterOptions
+from lensbench.cli.output import should_print
 
 EPILOG = """Examples:
 
@@ -46,21 +48,21 @@ def register(app: typer.Typer) -> None:
         compile: bool = typer.Option(False, "--compile", help="torch.compile the denoiser; compile time lands in cold_s."),
         compile_mode: Optional[str] = typer.Option(None, "--compile-mode", help="torch.compile mode, e.g. max-autotune."),
         compile_backend: Optional[str] = typer.Option(None, "--compile-backend", help="torch.compile backend. [default: inductor]"),
-        dtype: Optional[str] = typer.Option(None, "--dtype", help="float32 | float16 | bfloat16 (default: bf16 on GPU, fp32 on CPU)."),
-        offload: Optional[str] = typer.Option(None, "--offload", help="none | model | sequential CPU offload. [default: none]"),
-        device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N. [default: auto]"),
+        dtype: Dtype = None,
+        offload: Offload = None,
+        device: Device = None,
         threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads during the run (1 gives steadier CPU timings on a busy machine)."),
         out: Optional[str] = typer.Option(None, "--out", "-o", help="New run directory. [default: runs/speed-<model>-<time>]"),
         prompt: Optional[str] = typer.Option(None, "--prompt", help="The prompt of every call (a fixed default otherwise)."),
         seed: Optional[int] = typer.Option(None, "--seed", help="Image i of a batch uses seed+i. [default: 42]"),
         guidance: Optional[float] = typer.Option(None, "--guidance", help="Guidance scale (default: recommended)."),
-        negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="Negative prompt (default: recommended)."),
+        negative_prompt: NegativePrompt = None,
         model_path: Optional[str] = typer.Option(None, "--model-path", help="Local directory or mirror repo id."),
         revision: Optional[str] = typer.Option(None, "--revision", help="Hub revision."),
         trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Allow code shipped with weights."),
         model_option: Optional[list[str]] = typer.Option(None, "--model-option", "-M", help="Adapter option KEY=VALUE."),
         rewriter: Optional[str] = typer.Option(None, "--rewriter", help="Prompt rewriter (timed as its own stage). [default: none]"),
-        rewriter_option: Optional[list[str]] = typer.Option(None, "--rewriter-option", help="Rewriter option KEY=VALUE."),
+        rewriter_option: RewriterOptions = None,
         config: Optional[Path] = typer.Option(None, "--config", help="TOML/JSON file of SpeedConfig fields; flags override it."),
         as_json: bool = typer.Option(False, "--json", help="Print the rows and the published comparison as JSON."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-configuration progress lines."),
@@ -83,12 +85,12 @@ def register(app: typer.Typer) -> None:
         cfg = SpeedConfig.from_file(config, **given) if config is not None else SpeedConfig(**given)
         if out is None and (config is None or cfg.out == SpeedConfig.out):
             cfg.out = f"runs/speed-{cfg.model}-{time.strftime('%Y%m%d-%H%M%S')}"
-        echo = None if (quiet or as_json) else (lambda msg: typer.echo(msg, err=True))
+        echo = None if (quiet or as_json or not should_print()) else (lambda msg: typer.echo(msg, err=True))
         summary = run_speed(cfg, echo=echo)
         rows = summary["rows"]
         if as_json:
             echo_json({"run_dir": summary["run_dir"], "rows": rows, "published": summary["published"]})
-        else:
+        elif should_print():
             typer.echo(f"{cfg.model} on {rows[0]['device'] if rows else cfg.device} ({rows[0]['dtype'] if rows else ''}); "
                        "latency per call in seconds, warm calls; stages are per-call means")
             typer.echo(format_table(rows, compiled=cfg.compile))

@@ -31,7 +31,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import inspect
-import sys
+import io
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,6 +77,21 @@ def import_lens() -> tuple[Any, str]:
 
 def _is_true(value: Any) -> bool:
     return bool(value) and str(value).lower() not in ("0", "false", "no", "off")
+
+
+@contextlib.contextmanager
+def upstream_stdout_to_log(logger: str = "lens.stdout"):
+    """Some copies of lens/pipeline.py print debug lines (e.g. 'HERE REFINE' on every call). Keep them off the
+    terminal and out of --json stdout: each line goes to the `lens.stdout` logger at INFO (shown with -vv)."""
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            yield
+    finally:
+        log = logging.getLogger(logger)
+        for line in buf.getvalue().splitlines():
+            if line.strip():
+                log.info(line)
 
 
 class LensGenerator(Generator):
@@ -200,7 +216,6 @@ class LensGenerator(Generator):
         if self.pipe is None:
             self.load()
         self.last_refined_prompts = None
-        # some copies of lens/pipeline.py print to stdout from refine_prompt; keep lensbench's stdout clean (--json)
         kwargs = self.call_kwargs(requests)
         if step_callback is not None and self.source == "lens":
             # lens/pipeline.py builds the callback's tensors with `{k: locals()[k] for k in ...}`: inside a
@@ -213,7 +228,7 @@ class LensGenerator(Generator):
             import torch
 
             torch.manual_seed(int(requests[0].seed))
-        with contextlib.redirect_stdout(sys.stderr):
+        with upstream_stdout_to_log():
             images = loading.call_pipeline(self.pipe, kwargs, step_callback)
         refined = getattr(self.pipe, "_last_refined_prompts", None)
         self.last_refined_prompts = list(refined) if refined is not None and len(refined) == len(requests) else None

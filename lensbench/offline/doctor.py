@@ -204,6 +204,11 @@ def doctor(*, models: list[str] = (), suites: list[str] = (), scorers: list[str]
         checks += model_checks(m, gpus, offline=offline, model_path=model_path, revision=revision)
     for s in suites:
         checks += suite_checks(s, suite_options or {})
+    if not scorers:  # no --scorer: the planned suites' default scorers (declared by the suite, data not needed)
+        from lensbench.suites.status import declared_default_scorer
+
+        scorers = list(dict.fromkeys(d for d in (declared_default_scorer(SUITES.canonical(s)) if s in SUITES else None
+                                                 for s in suites) if d and d in SCORERS))
     for sc in scorers:
         checks += scorer_checks(sc, scorer_options or {}, load=load_scorers)
     return checks

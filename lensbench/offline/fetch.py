@@ -20,10 +20,14 @@ from typing import Any
 from lensbench.errors import UnknownNameError, UserError, short_cause
 
 
+def _offline_var() -> str | None:
+    return next((v for v in ("HF_HUB_OFFLINE", "LENSBENCH_OFFLINE") if os.environ.get(v) == "1"), None)
+
+
 def _refuse_offline() -> None:
-    for var in ("HF_HUB_OFFLINE", "LENSBENCH_OFFLINE"):
-        if os.environ.get(var) == "1":
-            raise UserError(f"fetch downloads, but {var}=1 is set; run it on a machine with a network without {var}")
+    var = _offline_var()
+    if var:
+        raise UserError(f"fetch downloads, but {var}=1 is set; run it on a machine with a network without {var}")
 
 
 def _hub_error(exc: BaseException, repo_id: str) -> UserError | None:
@@ -104,7 +108,15 @@ def fetch_model(name: str, *, to: str | None = None, revision: str | None = None
 def fetch_suite(name: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
     from lensbench.suites import load_suite
 
-    suite = load_suite(name, None, dict(options or {}))  # official data is downloaded (and checked) on load
+    try:
+        suite = load_suite(name, None, dict(options or {}))  # official data is downloaded (and checked) on load
+    except UserError as exc:
+        var = _offline_var()
+        if var is None:
+            raise
+        # the suite's own hint says "run `lensbench fetch NAME`": circular here, so say why fetch cannot
+        raise UserError(f"fetch downloads, but {var}=1 is set and suite {name!r} is not in the local cache; run "
+                        f"it on a machine with a network without {var} (the suite said: {short_cause(exc, 200)})") from None
     return {"kind": "suite", "name": suite.name, "items": len(suite), "source": suite.source,
             "options": suite.options}
 

@@ -7,6 +7,22 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
+from rich.progress import TextColumn
+
+
+class RateColumn(TextColumn):
+    """Items per second as completed / time since the bar started. Hand-written because rich's `task.speed`
+    divides by the span between the first and last progress *sample* only (12 units in 1.8 s read 1680 it/s)."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def render(self, task):
+        elapsed = task.elapsed
+        if not task.completed or not elapsed:
+            return super().render(task)
+        return f"{task.completed / elapsed:.2f} it/s"
+
 
 class _Null:
     def advance(self, n: int = 1) -> None: ...
@@ -28,14 +44,9 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
         yield _Null()
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
-    class _Rate(TextColumn):
-        def render(self, task):  # items per second
-            speed = task.finished_speed or task.speed
-            return super().render(task) if speed is None else f"{speed:.2f} it/s"
-
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _Rate(""),
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
     with Progress(*columns, console=Console(file=sys.stderr), transient=False) as p:
         yield _Bar(p, p.add_task(description, total=total))

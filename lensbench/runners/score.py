@@ -32,11 +32,18 @@ from lensbench.suites import load_recorded_suite
 EVENTS = "events"
 
 
+def _refuse_without_suite(run_dir, manifest) -> None:
+    if manifest and "suite" not in manifest:  # a `lensbench speed` run: timings, no images to score
+        raise UserError(f"{run_dir} is a {manifest.get('kind') or 'non-generate'} run (no suite, no images); "
+                        "score a run made by `lensbench generate`")
+
+
 def _suite_and_records(store: RunStore, scorer: Scorer):
     manifest = store.read_manifest()
     if manifest is None:
         suite, records = scorer.discover(store.run_dir)
         return manifest, suite, records
+    _refuse_without_suite(store.run_dir, manifest)
     s = manifest["suite"]
     suite = load_recorded_suite(s)
     return manifest, suite, store.records("generate")
@@ -48,6 +55,7 @@ def default_scorer_for(run_dir: str | Path, suite_name: str | None) -> str:
         return suite_name
     if suite_name is None:
         manifest = RunStore(run_dir).read_manifest()
+        _refuse_without_suite(run_dir, manifest)
         suite_name = manifest["suite"]["name"] if manifest else None
         if suite_name in SCORERS:
             return suite_name

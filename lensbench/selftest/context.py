@@ -26,8 +26,8 @@ class SelftestSettings:
     images: int = 2  # images per generate check (one per prompt of the smoke suite)
     size: int = 64  # image side of the generate checks (the tiny models' default)
     speed_size_cuda: int = 256  # the speed check's side on a GPU (64 px would time only kernel launches)
-    overhead_rounds: int = 5  # bare block / speed run / bare block, repeated (short rounds: drift cancels)
-    overhead_calls: int = 3  # calls per block
+    overhead_rounds: int = 4  # bare block / speed run / bare block, repeated (short rounds: drift cancels)
+    overhead_calls: int = 5  # calls per block
     oom_batch: int = 16  # the batch that is made to exceed the (limited) GPU memory
     oom_size: int = 256
     torchrun_timeout_s: float = 600.0

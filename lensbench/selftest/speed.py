@@ -7,10 +7,13 @@ pipeline arguments built beforehand, then ``pipe(**kw)`` under inference mode be
 after a synchronisation) or two perf_counter reads (CPU). The harness side is the latency `run_speed` itself
 reports (its measured calls, read back from the run's raw samples). The figure is the median over rounds of
 (harness median / median of that round's bare calls): the bare blocks sandwich each speed run, so slow drift
-of the machine cancels. The tolerance is ±5 % on CUDA and ±25 % on CPU (`context.OVERHEAD_TOLERANCE`); on a
-CPU shared with other work it widens to twice the spread (IQR / median) of the bare calls themselves, since
-a limit tighter than the machine's own noise would judge the load, not the harness; the figure says so
-when it widened. The ratio of the minima is recorded too.
+of the machine cancels. The tolerance is ±5 % on CUDA and ±25 % on CPU (`context.OVERHEAD_TOLERANCE`). On a
+CPU shared with other work (bursts of interference: some calls take 1.5-3x as long) two more rules apply, both
+recorded: the limit widens to twice the spread (IQR / median) of the bare or of the harness calls of a round
+(the larger; median over rounds), since a limit tighter
+than the machine's own noise would judge the load, not the harness; and since interference only ever adds
+time, the median over rounds of (fastest harness call / fastest bare call) within ±25 % also passes. A real
+overhead slows every call, so it shows in both statistics. The figure says which one decided.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from lensbench.selftest.speed_api import speed_api
 
 GROUP = "speed"
 OVERHEAD, STAGES, MEMORY = "speed overhead", "speed stage split", "peak memory"
-NOISE_FACTOR = 2.0  # CPU: the tolerance is at least twice the spread (IQR / median) of the bare calls
+NOISE_FACTOR = 2.0  # CPU: the tolerance is at least twice the spread (IQR / median) of identical calls
 
 
 def bare_timer(device: str):
@@ -101,7 +104,7 @@ def measure_speed(ctx: Context) -> dict[str, Any]:
                               out=str(ctx.out / "speed" / f"round{i}"), prompt=api.DEFAULT_PROMPT, seed=42,
                               progress=False)
         res = api.run_speed(cfg, generator=gen)
-        after = _bare_block(gen, requests, s.overhead_calls, timer)
+        after = _bare_block(gen, requests, s.overhead_calls + 1, timer)[1:]  # like the harness: first call apart
         [raw] = [json.loads(line) for line in (ctx.out / "speed" / f"round{i}" / api.JSONL_PATH).read_text().splitlines()]
         if raw["status"] != "ok":
             raise RuntimeError(f"the speed run's configuration ended with status {raw['status']}: {raw.get('error')}")
@@ -139,28 +142,37 @@ def evaluate_overhead(m: dict[str, Any]) -> CheckResult:
     per_round = [statistics.median(r["harness_s"]) / statistics.median(r["bare_s"]) for r in m["rounds"]]
     ratio = statistics.median(per_round)
     ratio_min = statistics.median(min(r["harness_s"]) / min(r["bare_s"]) for r in m["rounds"])
-    noise = statistics.median(relative_spread(r["bare_s"]) for r in m["rounds"])
-    # a shared CPU: identical bare calls spread by `noise`; a tolerance tighter than that would judge the
-    # machine's load, not the harness. CUDA timings are judged on the fixed tolerance.
+    # each side's own spread (never the two pooled: a real overhead would then look like noise)
+    noise = statistics.median(max(relative_spread(r["bare_s"]), relative_spread(r["harness_s"])) for r in m["rounds"])
+    # A shared CPU: identical calls spread by `noise`; a limit tighter than that would judge the machine's load,
+    # not the harness. Interference there only ever adds time, so the ratio of the per-round minima is the
+    # noise-free estimate and may decide too. CUDA timings are judged on the median ratio and fixed limit alone.
     tol = base_tol if m["cuda"] else max(base_tol, NOISE_FACTOR * noise)
+    by_median = abs(ratio - 1) <= tol
+    by_min = not m["cuda"] and abs(ratio_min - 1) <= base_tol
+    ok = by_median or by_min
+    judged = "median" if by_median or not ok else "minimum"
+    shown = ratio if judged == "median" else ratio_min
     reported = statistics.median(r["harness_reported_p50_s"] for r in m["rounds"])
     bare = statistics.median(v for r in m["rounds"] for v in r["bare_s"])
-    ok = abs(ratio - 1) <= tol
     widened = f", widened for CPU noise ±{100 * noise:.0f} %" if tol > base_tol else ""
-    figure = (f"overhead {_pct(ratio)} (limit ±{100 * tol:.0f} %{widened}); harness p50 {reported * 1e3:.1f} ms, "
-              f"bare {bare * 1e3:.1f} ms")
+    limit = f"limit ±{100 * (tol if judged == 'median' else base_tol):.0f} %{widened if judged == 'median' else ''}"
+    mid = m["rounds"][min(range(len(per_round)), key=lambda k: abs(per_round[k] - ratio))]  # the median round
+    figure = (f"overhead {_pct(shown)} ({'of minima, ' if judged == 'minimum' else ''}{limit}); median round: harness "
+              f"{statistics.median(mid['harness_s']) * 1e3:.1f} ms, bare {statistics.median(mid['bare_s']) * 1e3:.1f} ms")
     slower = ratio > 1
     detail = (f"{m['model']} {m['dtype']} {m['size'][0]}x{m['size'][1]}, {m['steps']} steps, {len(m['rounds'])} rounds; "
-              f"timer {m['timer']}; ratio of minima {_pct(ratio_min)}")
+              f"timer {m['timer']}; median ratio {_pct(ratio)}, ratio of minima {_pct(ratio_min)}")
     if not ok:
         detail = (f"the speed harness reports {abs(100 * (ratio - 1)):.1f} % {'more' if slower else 'less'} than a bare "
-                  f"timed call (limit {100 * tol:.0f} %); " + detail)
+                  f"timed call (limit {100 * tol:.0f} %)" + ("" if m["cuda"] else
+                  f" and its fastest calls {_pct(ratio_min)} (limit {100 * base_tol:.0f} %)") + "; " + detail)
     hint = ("harness slower: look for work added inside the timed call (stage hooks, callbacks) or a busy machine "
             "(rerun when idle, check nvidia-smi for other processes)" if slower else
             "harness faster than a bare call: timing misses work, e.g. a missing device synchronisation before the end mark")
     return verdict(OVERHEAD, GROUP, ok, figure, detail, hint, torch_threads=m.get("torch_threads"), ratio_median=ratio,
-                   ratio_min=ratio_min, per_round_ratio=per_round, tolerance=tol, base_tolerance=base_tol,
-                   bare_spread=noise, harness_p50_s=reported, bare_median_s=bare,
+                   ratio_min=ratio_min, judged_on=judged, per_round_ratio=per_round, tolerance=tol,
+                   base_tolerance=base_tol, spread=noise, harness_p50_s=reported, bare_median_s=bare,
                    rounds=[{k: r[k] for k in ("bare_s", "harness_s", "harness_reported_p50_s")} for r in m["rounds"]])
 
 

@@ -5,7 +5,9 @@ Basis, in order of preference:
    and steps (the largest batch size not above the planned one) gives seconds per image = p50 / batch size;
 2. a published latency shipped with lensbench (``lensbench/baselines/data``, batch 1) for the model.
 When the steps or the size differ from the basis, the time is scaled linearly in steps and in pixels and the
-estimate says so (`scaled`): denoising dominates and its cost grows about linearly in both, but attention grows
+estimate says so (`scaled`). A speed run that recorded the stage split (``denoise_s``) scales only the denoise
+stage with steps (text encoding and VAE decoding run once per call); without it (a published latency) the whole
+call scales. Denoising dominates and its cost grows about linearly in both, but attention grows
 faster than linearly at large sizes, so a scaled estimate is a rough lower bound. A published basis holds only on
 its device (named in the estimate). Without any basis the estimate is None with a note saying what to run.
 """
@@ -29,12 +31,27 @@ def _speed_rows(speed_run: str | Path) -> list[dict[str, Any]]:
         return [r for r in csv.DictReader(fh) if r.get("status") == "ok" and r.get("latency_p50_s")]
 
 
-def _scale(per_image: float, have: tuple[int, int, int], want: tuple[int, int, int]) -> tuple[float, list[str]]:
+def _float(value: Any) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _scale(per_image: float, have: tuple[int, int, int], want: tuple[int, int, int],
+           denoise: float | None = None) -> tuple[float, list[str]]:
+    """Scale a per-image time from `have` (height, width, steps) to `want`. With `denoise` (the recorded
+    per-image denoise stage time) only that stage scales with steps: text encoding, VAE decoding, rewriting and
+    the rest are per call, not per step."""
     (hh, hw, hs), (wh, ww, ws) = have, want
     notes = []
     if hs and ws and hs != ws:
-        per_image *= ws / hs
-        notes.append(f"steps {hs} -> {ws}")
+        if denoise is not None and 0 <= denoise <= per_image:
+            per_image += denoise * (ws / hs - 1)
+            notes.append(f"steps {hs} -> {ws} (denoise stage only)")
+        else:
+            per_image *= ws / hs
+            notes.append(f"steps {hs} -> {ws}")
     if hh and hw and (hh, hw) != (wh, ww):
         per_image *= (wh * ww) / (hh * hw)
         notes.append(f"size {hw}x{hh} -> {ww}x{wh}")
@@ -55,8 +72,10 @@ def estimate_seconds(model: str, *, height: int, width: int, steps: int, images:
                 return (same, fits, int(r["batch_size"]) if fits else -int(r["batch_size"]))
 
             r = max(rows, key=rank)
+            denoise = _float(r.get("denoise_s"))
             per, scaled = _scale(float(r["latency_p50_s"]) / int(r["batch_size"]),
-                                 (int(r["height"]), int(r["width"]), int(r["steps"])), want)
+                                 (int(r["height"]), int(r["width"]), int(r["steps"])), want,
+                                 denoise=None if denoise is None else denoise / int(r["batch_size"]))
             return {"seconds": per * images, "per_image_s": per, "device": r["device"], "scaled": scaled,
                     "basis": f"speed run {speed_run}: p50 {float(r['latency_p50_s']):.4g}s per call of batch "
                              f"{r['batch_size']} at {r['width']}x{r['height']}, {r['steps']} steps on {r['device']}",

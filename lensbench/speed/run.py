@@ -219,6 +219,7 @@ def _run(cfg: SpeedConfig, spec, points, rewriter, device: str, dtype: str, stor
     with store.locked():
         manifest = _manifest(cfg, spec, device, dtype, points)
         manifest["speed"]["torch_threads"] = torch.get_num_threads()
+        manifest["generation"]["threads"] = manifest["speed"]["torch_threads"]  # contract 4, as in generate's
         manifest["speed"]["rewriter"] = {**rewriter.identity(), "cache": getattr(rewriter, "use_cache", None)}
         t = time.perf_counter()
         gen = generator

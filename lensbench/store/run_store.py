@@ -34,17 +34,17 @@ from typing import Any
 
 from lensbench.errors import UserError
 from lensbench.store import faults
-from lensbench.store.atomic import TMP_PREFIX, _disk_error, tmp_prefix, write_json_atomic
+from lensbench.store.atomic import TMP_PREFIX, StagedFile, _disk_error, discard, tmp_prefix, write_json_atomic
 from lensbench.util.lock import exclusive_lock, holder_note
 
 
 @dataclass
 class StagedBatch:
-    """A batch between `RunStore.stage_batch` and `RunStore.finish_batch`: (temp file, final path) per image and
-    the serialized records."""
+    """A batch between `RunStore.stage_batch` and `RunStore.finish_batch`: each image's staged temp file (still
+    open, see `lensbench.store.atomic.stage`) and the serialized records."""
 
     stream: str
-    images: list[tuple[Path, Path]]
+    images: list[StagedFile]
     lines: list[str]
 
 
@@ -68,6 +68,8 @@ class RunStore:
         self.rank = rank
         self.world_size = world_size
         self._lock_fh = None
+        self._root: Path | None = None  # the resolved run directory while this process holds the lock
+        self._parents: dict[Path, Path] = {}  # folders inside it, resolved (see `path`), while locked
 
     # -- paths -----------------------------------------------------------------------------------
     @property
@@ -84,8 +86,16 @@ class RunStore:
         """The file `relpath` names inside the run directory; refuses absolute paths, ``..`` and links that
         lead outside (a crafted record or suite id must never make lensbench write or delete elsewhere)."""
         p = Path(relpath)
-        root = self.run_dir.resolve()
-        target = (root / p).resolve()
+        root = self._root if self._root is not None else self.run_dir.resolve()
+        if self._root is not None:  # while locked, each folder is resolved once (a batch shares one or two)
+            parent = self._parents.get(p.parent)
+            if parent is None:
+                parent = self._parents[p.parent] = (root / p.parent).resolve()
+            target = parent / p.name
+            if target.is_symlink():
+                target = target.resolve()
+        else:
+            target = (root / p).resolve()
         if p.is_absolute() or ".." in p.parts or not target.is_relative_to(root) or target == root:
             raise UserError(f"path {str(relpath)!r} in {self.run_dir} points outside the run directory; the record or "
                             "suite that names it was edited or crafted: remove that entry (lensbench never writes there)")
@@ -115,11 +125,13 @@ class RunStore:
 
         with exclusive_lock(self.run_dir / f".lock.r{self.rank}", busy, note=holder_note()) as fh:
             self._lock_fh = fh
+            self._root, self._parents = self.run_dir.resolve(), {}
             self.cleanup_tmp()
             try:
                 yield self
             finally:
-                self._lock_fh = None
+                self._lock_fh = self._root = None
+                self._parents = {}
 
     def cleanup_tmp(self) -> None:
         """Remove temp files that a killed writer left behind (they never became real files).
@@ -171,8 +183,12 @@ class RunStore:
         path = self.stream_path(stream)
         data = "".join(line + "\n" for line in lines).encode("utf-8")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "a+b") as fh:
+            try:
+                fh = open(path, "a+b")
+            except FileNotFoundError:  # the stream's first record (later appends need no mkdir call)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fh = open(path, "a+b")
+            with fh:
                 fh.seek(0, os.SEEK_END)
                 if fh.tell() > 0:
                     fh.seek(-1, os.SEEK_END)
@@ -188,46 +204,44 @@ class RunStore:
             raise _disk_error(path, exc) from exc
         faults.point("append.done")
 
-    def stage_batch(self, stream: str, images: list[tuple[str, Any]], records: list[dict[str, Any]]) -> "StagedBatch":
-        """Phase 1 of a group commit (the caller's thread; the CPU part): encode each image (PNG bytes or a PIL
-        image), hash it, fill in the record's sha256/bytes, write it to a temp file beside its final path.
-        Nothing is visible or committed yet."""
+    def stage_batch(self, stream: str, images: list[tuple[str, Any]], records: list[dict[str, Any]]) -> StagedBatch:
+        """Phase 1 of a group commit (the CPU part; on the commit thread of `lensbench.store.commit`): encode each
+        image (PNG bytes or a PIL image), hash it, fill in the record's sha256/bytes, write it to a temp file
+        beside its final path. Nothing is visible or committed yet."""
         import hashlib
 
-        from lensbench.store.atomic import png_bytes, stage_bytes
+        from lensbench.store.atomic import png_bytes, stage
 
-        staged: list[tuple[Path, Path]] = []
+        staged: list[StagedFile] = []
         try:
             for (rel, img), rec in zip(images, records, strict=True):
                 target = self.path(rel)
                 data = img if isinstance(img, bytes) else png_bytes(img)
                 rec["sha256"], rec["bytes"] = hashlib.sha256(data).hexdigest(), len(data)
-                staged.append((stage_bytes(target, data), target))
+                staged.append(stage(target, data))
         except BaseException:
-            for tmp, _ in staged:
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
+            for s in staged:
+                discard(s)
             raise
         lines = [json.dumps(r, sort_keys=True, ensure_ascii=False, default=str) for r in records]
         return StagedBatch(stream, staged, lines)
 
-    def finish_batch(self, batch: "StagedBatch") -> None:
+    def finish_batch(self, batch: StagedBatch) -> None:
         """Phase 2 (may run on a background thread; nearly all of it releases the GIL): fsync and rename every
         staged image, fsync each touched directory once, then append the records with one fsync. A record is
         written only after its image is durable under its final name."""
         from lensbench.store.atomic import publish
 
         dirs: list[Path] = []
-        try:
-            for i, (tmp, target) in enumerate(batch.images):
-                publish(tmp, target)
-                if target.parent not in dirs:
-                    dirs.append(target.parent)
-        except BaseException:
-            for tmp, _ in batch.images[i + 1 :]:
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
-            raise
+        for i, s in enumerate(batch.images):
+            try:
+                publish(s)
+            except BaseException:
+                for rest in batch.images[i + 1 :]:
+                    discard(rest)
+                raise
+            if s.target.parent not in dirs:
+                dirs.append(s.target.parent)
         for d in dirs:
             fsync_dir(d)
         self._append_lines(batch.stream, batch.lines)

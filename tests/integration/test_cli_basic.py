@@ -68,3 +68,14 @@ def test_geneval_metadata_and_language_flags(tmp_path, shared_data):
     plan = json.loads(p.stdout)
     assert plan["planned"] == 8  # 2 prompts x 4 images (GenEval default)
     assert plan["suite"]["options"] == {"metadata": str(meta), "language": "fr"}
+
+
+def test_models_lists_the_model_options_generate_help_points_to():
+    # `generate --help`: "-M KEY=VALUE (e.g. enable_reasoner=true; `lensbench models` lists them)"
+    p = run_cli("models")
+    assert p.returncode == 0, p.stderr
+    assert "-M options" in p.stdout and "enable_reasoner" in p.stdout and "scheduler_shift" in p.stdout
+    data = {d["name"]: d for d in json.loads(run_cli("models", "--json").stdout)}
+    # the keys `generate -M` accepts (plan.check_model_options), not only the ones with a registry default
+    assert "scheduler_shift" in data["tiny"]["model_options"]
+    assert {"enable_reasoner", "dequantize"} <= set(data["tiny-lens"]["model_options"])

@@ -69,3 +69,15 @@ def test_hunyuan_needs_trust_remote_code(tmp_path):
 def test_bad_key_value_option(tmp_path):
     p = run_cli("generate", "--model", "tiny", "-S", "novalue", "--out", str(tmp_path / "r"))
     assert_user_error(p, "--suite-option takes KEY=VALUE")
+
+
+def test_score_of_a_speed_run_is_a_user_error(tmp_path):
+    # `lensbench score runs/speed` (a `lensbench speed` run: manifest without "suite") ended in KeyError: 'suite'
+    import json
+
+    run = tmp_path / "sp"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps({"schema_version": 1, "kind": "speed", "model": {"name": "tiny"}}))
+    for extra in ([], ["--scorer", "clipscore", "-O", "model=tiny"]):
+        p = run_cli("score", str(run), *extra)
+        assert_user_error(p, "speed run", "lensbench generate")

@@ -25,6 +25,8 @@ def test_demo_end_to_end_and_resumes(tmp_path):
     assert len(list((out / "tiny-geneval-64x64" / "geneval").rglob("samples/*.png"))) == 12
     assert (out / "tiny-text-128x64" / "results" / "text.json").exists()
     assert (out / "tiny-speed" / "speed" / "measurements.csv").exists()
+    # the summary names every stage the help promises (generate, score, speed, report), speed included
+    assert f"speed tiny: 4 configurations measured -> {out / 'tiny-speed'}" in p.stdout
     report = out / "report"
     assert "## Quality" in (report / "README.md").read_text()
     charts = list((report / "charts").glob("*.png"))
@@ -33,3 +35,4 @@ def test_demo_end_to_end_and_resumes(tmp_path):
     p2 = run_cli("demo", "--out", str(out), "--no-progress", env={"LENSBENCH_CACHE": str(tmp_path / "cache")})
     assert p2.returncode == 0, p2.stderr[-2000:]
     assert "12 new" not in p2.stdout and "0 new, 12 reused" in p2.stdout
+    assert "speed tiny: 4 configurations reused" in p2.stdout

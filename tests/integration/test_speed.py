@@ -193,6 +193,7 @@ def test_tiny_stage_split_sums_to_total(tmp_path, tiny_gen):
     assert torch.get_num_threads() == threads  # restored
     manifest = json.loads((tmp_path / "t" / "manifest.json").read_text())
     assert manifest["speed"]["torch_threads"] == 1
+    assert manifest["generation"]["threads"] == 1  # contract 4, like generate's manifest (export reads it there)
     assert row["status"] == "ok" and row["n"] == 2 and row["rewrite_s"] is None
     for col in ("text_encode_s", "denoise_s", "vae_decode_s"):
         assert row[col] > 0, col

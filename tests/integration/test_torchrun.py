@@ -61,6 +61,8 @@ def test_two_ranks_equal_one_rank(tmp_path, single):
     assert gen.returncode == 0, gen.stderr[-3000:]
     score = torchrun(str(WORKER), "score", str(run), "--scorer", "fake", "--no-progress")
     assert score.returncode == 0, score.stderr[-3000:]
+    # one summary line for the run, from rank 0 (not one per rank)
+    assert gen.stdout.count(" generated, ") == 1 and score.stdout.count("scored ") == 1, gen.stdout + score.stdout
     got = outputs(run)
     assert got["images"].keys() == single["images"].keys()  # tiles and the grids composed across ranks
     assert got == single

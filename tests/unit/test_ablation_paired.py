@@ -68,7 +68,7 @@ def test_ratio_delta_pools_counts():
 def test_scale_and_empty_and_overrides():
     dpg = PAIRED_SPECS["dpg"]
     (row,) = paired_deltas({"a": 0.9}, {"a": 0.8}, dpg)
-    assert row.delta == pytest.approx(10.0) and row.ci_low == pytest.approx(10.0)
+    assert row.delta == pytest.approx(10.0) and math.isnan(row.ci_low)  # one pair: no CI
     (empty,) = paired_deltas({"a": 1.0}, {"b": 1.0}, MEAN)
     assert empty.n_pairs == 0 and math.isnan(empty.delta)
     assert spec_for("geneval") is PAIRED_SPECS["geneval"] and spec_for("unknown") is None

@@ -282,3 +282,22 @@ def test_hunyuan_rejects_dotted_dir_and_hub_id(fake_hunyuan, tmp_path):
     with pytest.raises(UserError, match="--model-path"):
         run_generate(RunConfig(model="hunyuan-image-3", suite="smoke", out=str(tmp_path / "b"), device="cpu",
                                progress=False, trust_remote_code=True))
+
+
+def test_upstream_prints_stay_off_the_terminal_and_go_to_the_log(fake_lens, tmp_path, capfd, caplog):
+    # upstream lens/pipeline.py prints 'HERE REFINE' from refine_prompt on every call (seen in `demo`, `speed`)
+    class PrintingPipeline(FakeLensPipeline):
+        def __call__(self, *args, **kwargs):
+            print("HERE REFINE")
+            return super().__call__(*args, **kwargs)
+
+    fake_lens.LensPipeline = PrintingPipeline
+    run_generate(RunConfig(model="lens", suite="smoke", limit=1, out=str(tmp_path / "r"), device="cpu",
+                           progress=False, model_path=_lens_dir(tmp_path)))
+    out, err = capfd.readouterr()
+    assert "HERE REFINE" not in out and "HERE REFINE" not in err  # default verbosity: INFO lines stay hidden
+    from lensbench.generators.lens_adapter import upstream_stdout_to_log
+
+    with caplog.at_level("INFO", logger="lens.stdout"), upstream_stdout_to_log():
+        print("HERE REFINE")
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [("lens.stdout", "INFO", "HERE REFINE")]

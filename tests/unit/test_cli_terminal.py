@@ -26,6 +26,9 @@ def test_suites_lists_presence_without_downloading(tmp_path, monkeypatch):
     assert rows["demo"]["present"] and rows["demo"]["prompts"] == 6
     assert not rows["geneval"]["present"] and "lensbench fetch geneval" in rows["geneval"]["note"]
     assert not rows["cvtg"]["present"] and "-S path=DIR" in rows["cvtg"]["note"]
+    # the scorer column is known without the data (declared by the suite class)
+    assert rows["geneval"]["default_scorer"] == "geneval" and rows["cvtg"]["default_scorer"] == "text"
+    assert rows["dpg"]["default_scorer"] == "dpg" and rows["demo"]["default_scorer"] is None
     assert not list((tmp_path / "empty-cache").rglob("*.jsonl"))  # nothing was downloaded
     assert "HF_HUB_OFFLINE" not in os.environ  # the check's offline switch is undone
     text = run_cli_inprocess("suites")
@@ -135,3 +138,20 @@ def test_user_errors_are_printed_scrubbed(monkeypatch):
                           "--rewriter-option", "model=m", "--rewriter-option", "base_url=ftp://sk-cli-echo-0123456789")
     assert p.returncode == 2 and "must be an http:// or https:// URL" in p.stderr  # the message quotes the value ...
     assert "sk-cli-echo-0123456789" not in p.stderr and "ftp://***" in p.stderr  # ... which is masked
+
+
+def test_progress_rate_is_items_over_elapsed_time():
+    # rich's task.speed divides by the time between the first and last *sample*, so 12 GenEval units scored in
+    # 1.8 s showed "1680.72 it/s". The bar shows completed / elapsed since it started.
+    from rich.progress import Progress
+
+    from lensbench.runners.progress import RateColumn
+
+    now = [0.0]
+    with Progress(RateColumn(), get_time=lambda: now[0], disable=True) as p:
+        task_id = p.add_task("x", total=4)
+        assert str(RateColumn().render(p.tasks[0])) == ""  # nothing done yet: no rate
+        for t in (0.5, 1.0):
+            now[0] = t
+            p.advance(task_id, 1)
+        assert str(RateColumn().render(p.tasks[0])) == "2.00 it/s"  # 2 items in 1.0 s (rich's speed says 4)

@@ -106,6 +106,22 @@ def test_config_file_and_overrides(tmp_path):
         RunConfig.from_file(f)
 
 
+def test_config_file_size_is_width_by_height(tmp_path):
+    f = tmp_path / "c.toml"
+    f.write_text('model = "tiny"\nsize = "128x64"\n')
+    cfg = RunConfig.from_file(f)
+    assert (cfg.width, cfg.height) == (128, 64)
+    assert RunConfig.from_file(f, height=32).height == 32  # a flag still overrides the file
+    assert (RunConfig.from_dict({"size": "96x32"}).width, RunConfig.from_dict({"size": "96x32"}).height) == (96, 32)
+    f.write_text('size = "128x64"\nheight = 64\n')
+    with pytest.raises(UserError, match='give either size = "WxH" or height/width, not both') as ei:
+        RunConfig.from_file(f)
+    assert "\n" not in str(ei.value)
+    f.write_text('size = "128"\n')
+    with pytest.raises(UserError, match="must be WIDTHxHEIGHT"):
+        RunConfig.from_file(f)
+
+
 def test_store_append_ignores_torn_line_and_last_wins(tmp_path):
     store = RunStore(tmp_path)
     store.append("generate", {"key": "a", "status": "ok", "v": 1})

@@ -242,6 +242,16 @@ def test_doctor_plan_from_config_and_scorer_load(offline_env, tmp_path):
     assert "-> on a machine with a network: lensbench fetch broken" in p.stdout
 
 
+def test_doctor_checks_the_suites_default_scorer_without_scorer_flag(offline_env):
+    p = run_cli_inprocess("doctor", "--offline", "--suite", "geneval", "--suite", "smoke", "--no-load", "--json")
+    whats = [c["what"] for c in json.loads(p.stdout)["checks"]]
+    assert any(w == "scorer geneval" or w.startswith("scorer geneval:") for w in whats), whats
+    assert not any(w.startswith("scorer smoke") for w in whats)  # smoke declares no scorer
+    given = run_cli_inprocess("doctor", "--offline", "--suite", "geneval", "--scorer", "clipscore", "--no-load", "--json")
+    whats = [c["what"] for c in json.loads(given.stdout)["checks"]]
+    assert not any(w.startswith("scorer geneval") for w in whats) and any(w.startswith("scorer clipscore") for w in whats)
+
+
 def test_doctor_unknown_name_is_a_user_error(offline_env):
     p = run_cli_inprocess("doctor", "--model", "lens-trubo")
     assert p.returncode == 2 and "did you mean 'lens-turbo'" in p.stderr
@@ -274,3 +284,14 @@ def test_verify_reports_and_fixes_damage(tmp_path):
     out = repair(tmp_path / "run", generator=fakes.FakeGenerator())
     assert out["regenerated"] == 1 and out["after"]["damaged"] == [] and img.read_bytes() == original
     assert run_cli_inprocess("verify", str(tmp_path / "run")).returncode == 0
+
+
+def test_fetch_of_a_suite_offline_says_offline_not_run_fetch(monkeypatch, tmp_path):
+    # `HF_HUB_OFFLINE=1 lensbench fetch geneval` used to answer "... run `lensbench fetch geneval` on a machine
+    # with a network": the suite's own hint, circular inside fetch. Builtin suites still need nothing.
+    monkeypatch.setenv("LENSBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UserError, match=r"fetch downloads, but HF_HUB_OFFLINE=1 is set") as exc:
+        fe.fetch_suite("geneval")
+    assert "geneval" in str(exc.value) and "\n" not in str(exc.value)
+    assert fe.fetch_suite("smoke")["items"] == 2

@@ -3,6 +3,8 @@ shared/, never copied)."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from lensbench.errors import UserError
@@ -103,6 +105,23 @@ def test_summary_official_aggregation_and_overall_mean():
     assert out[("oneig_en_reasoning", "physics")].value == 0.3
     partial = {(m.metric, m.category) for m in sm.summarize_records(recs[:2], d, n_boot=50)}
     assert ("oneig_en", None) not in partial  # no overall without all five dimensions
+
+
+def test_text_score_is_shown_and_overall_has_no_ci_when_a_dimension_has_one_prompt():
+    d = {"lang": "en", "text": [("000", "['a b']"), ("001", "['c d e f']")], "subjects": {"000": "physics", "001": "physics"}}
+    one = [_rec("anime_049", alignment={"score": 0.5}, style={"score": 0.4, "style": "fauvism"}, diversity={"score": 0.2}),
+           _rec("text_000", text={"ocr": ["a b", "a"]}), _rec("reasoning_000", reasoning={"score": 0.3})]
+    out = {(m.metric, m.category): m for m in sm.summarize_records(one, d, n_boot=200)}
+    # the official text_score.py "text score" column, under its own name next to ED / CR / WAC
+    ts = out[("oneig_en_text_score", None)]
+    assert ts.value == pytest.approx(out[("oneig_en", "text")].value) and ts.higher_is_better
+    overall = out[("oneig_en", None)]
+    assert overall.value is not None and math.isnan(overall.ci_low) and math.isnan(overall.ci_high)
+    two = one + [_rec("human_000", alignment={"score": 1.0}, style={"score": 0.6, "style": "fauvism"},
+                      diversity={"score": 0.4}),
+                 _rec("text_001", text={"ocr": ["c d"]}), _rec("reasoning_001", reasoning={"score": 0.7})]
+    o2 = {(m.metric, m.category): m for m in sm.summarize_records(two, d, n_boot=200)}[("oneig_en", None)]
+    assert o2.ci_low <= o2.value <= o2.ci_high and o2.ci_low < o2.ci_high
 
 
 def test_perfect_ocr_of_the_official_targets_scores_one(data):

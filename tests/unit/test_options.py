@@ -55,6 +55,16 @@ def test_unknown_key_says_did_you_mean_and_lists_valid():
         parse_options(Detector, {"min_scor": "0.1"}, owner="scorer geneval")
     msg = str(exc.value)
     assert "did you mean 'min_score'" in msg and "valid options: amp, batch, device" in msg
+    assert "unknown option 'min_scor' for scorer geneval (did you mean 'min_score'?); valid options:" in msg
+
+
+def test_several_unknown_keys_each_get_a_natural_hint():
+    with pytest.raises(UserError) as exc:
+        parse_options(Detector, {"min_scor": "0.1", "bach": "2", "zzz": "1"}, owner="scorer geneval")
+    msg = str(exc.value)
+    assert msg.startswith("unknown options 'bach', 'min_scor', 'zzz' for scorer geneval "
+                          "('bach': did you mean 'batch'?; 'min_scor': did you mean 'min_score'?); valid options:")
+    assert " for 'min_scor'" not in msg
 
 
 def test_split_routes_shared_keys_to_every_part():

@@ -57,13 +57,34 @@ def test_overhead_faster_than_bare_fails_as_missing_work():
 def test_noisy_cpu_widens_the_tolerance_and_says_so_but_cuda_does_not():
     m = fake_measurement(harness=1.35, bare=1.0)
     assert speed.evaluate_overhead(m).status == FAIL  # quiet machine: 35 % is over the 25 % limit
-    for rnd in m["rounds"]:  # identical bare calls now spread by ~40 % (IQR / median): a busy CPU
+    for rnd in m["rounds"]:  # identical calls now spread widely (IQR / median): a busy CPU
         rnd["bare_s"] = [0.7, 0.8, 1.0, 1.0, 1.2, 1.3] * 2
+        rnd["harness_s"] = [1.1, 1.35, 1.6]
     r = speed.evaluate_overhead(m)
-    assert r.status == PASS and r.data["tolerance"] == pytest.approx(2 * r.data["bare_spread"]) and r.data["tolerance"] > 0.35
-    assert "widened for CPU noise" in r.figure
+    assert r.status == PASS and r.data["judged_on"] == "median" and "widened for CPU noise" in r.figure
+    assert r.data["tolerance"] == pytest.approx(2 * r.data["spread"]) and r.data["tolerance"] > 0.35
     m["cuda"] = True
     assert speed.evaluate_overhead(m).status == FAIL and speed.evaluate_overhead(m).data["tolerance"] == 0.05
+
+
+def test_bursty_cpu_interference_is_judged_on_the_fastest_calls():
+    """Seen on the shared dev VM: most calls clean, some 1.5-3x slower; the harness happened to catch more."""
+    m = fake_measurement(harness=1.0, bare=1.0)
+    for rnd in m["rounds"]:
+        rnd["bare_s"] = [1.0] * 9 + [2.5]
+        rnd["harness_s"] = [1.02, 1.6, 1.6, 1.6, 1.65]  # one clean call, four hit by a burst
+    r = speed.evaluate_overhead(m)
+    assert r.status == PASS and r.data["judged_on"] == "minimum" and r.figure.startswith("overhead +2.0 % (of minima")
+    assert r.data["ratio_median"] == pytest.approx(1.6)
+    m["cuda"] = True  # GPU timings are not excused
+    assert speed.evaluate_overhead(m).status == FAIL
+
+
+def test_a_real_overhead_fails_in_both_statistics():
+    m = fake_measurement(harness=1.5, bare=1.0)
+    r = speed.evaluate_overhead(m)
+    assert r.status == FAIL and r.data["ratio_min"] == pytest.approx(1.5)
+    assert "its fastest calls +50.0 % (limit 25 %)" in r.detail
 
 
 def test_relative_spread():

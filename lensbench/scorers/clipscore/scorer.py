@@ -92,22 +92,19 @@ class ClipScoreScorer(Scorer):
         return {"model": self.options.model, "revision": self.options.revision, "metric": "torchmetrics.CLIPScore"}
 
     def fingerprint(self) -> dict[str, Any]:
-        return {"scorer": self.name, "version": self.version, "model": self.options.model,
-                "revision": self.options.revision, "weights": self._weights_identity()}
-
-    def _weights_identity(self) -> str | None:
-        """Which weights: the tiny build's version, a local directory's resolved path, or the commit of the hub
-        snapshot in the local cache (None when it is not cached yet). Needs no network and no loaded model."""
-        model = self.options.model
-        if model == "tiny":
+        """Scorer, logic version and which weights: the tiny build by its version, a local directory (or file) by
+        its content fingerprint (`lensbench.scorers.identity.with_weights`, the rule every scorer uses: the
+        same weights moved elsewhere keep it, changed configs or shards change it), a Hub repo by the commit of
+        its snapshot in the local cache (None when not cached yet). No network, no loaded model."""
+        fp = {"scorer": self.name, "version": self.version, "model": self.options.model,
+              "revision": self.options.revision}
+        if self.options.model == "tiny":
             from lensbench.scorers.clipscore.tiny import VERSION
 
-            return f"tiny-v{VERSION}"
-        if Path(model).expanduser().is_dir():
-            return str(Path(model).expanduser().resolve())
-        from lensbench.util.identity import hub_commit
+            return {**fp, "weights": f"tiny-v{VERSION}"}
+        from lensbench.scorers.identity import with_weights
 
-        return hub_commit(model, self.options.revision)
+        return with_weights(fp, "model", self.options.revision)
 
     def protocol(self) -> ProtocolInfo:
         return ProtocolInfo(backend=f"torchmetrics-clipscore:{self.options.model}", deviations=(

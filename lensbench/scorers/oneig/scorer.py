@@ -35,6 +35,7 @@ def _meta(lang: str) -> dict[str, MetricMeta]:
         f"{L}_text_ed": MetricMeta(f"OneIG-{lang.upper()} text ED", higher_is_better=False, unit="characters"),
         f"{L}_text_cr": MetricMeta(f"OneIG-{lang.upper()} text CR"),
         f"{L}_text_wac": MetricMeta(f"OneIG-{lang.upper()} text WAC"),
+        f"{L}_text_score": MetricMeta(f"OneIG-{lang.upper()} text score"),
         f"{L}_reasoning": MetricMeta(f"OneIG-{lang.upper()} reasoning by subject"),
         f"{L}_style": MetricMeta(f"OneIG-{lang.upper()} style by style"),
         f"{L}_diversity": MetricMeta(f"OneIG-{lang.upper()} diversity by class"),

@@ -7,12 +7,14 @@ Metrics (``L`` = ``oneig_en`` | ``oneig_zh``; values are fractions as the offici
   (the official code never combines the dimensions; shared/data/oneig/README.md checks it against the Z-Image
   report). Only emitted when all five dimensions have scored prompts;
 * ``L_alignment`` / ``L_diversity`` by class folder, ``L_reasoning`` by subject, ``L_style`` by style
-  (STYLE_LIST order); ``L_text_ed``, ``L_text_cr``, ``L_text_wac``: the text components;
+  (STYLE_LIST order); ``L_text_ed``, ``L_text_cr``, ``L_text_wac``: the text components, and ``L_text_score``
+  the official combination of them (text_score.py's "text score" column, = the text dimension score);
 * ``oneig_alignment``: the alignment score again under a language-free name (the ablation paired rule).
 
 CIs resample prompts jointly (one index set over all scored prompts; each dimension recomputes its official
 statistic on the prompts of the sample that belong to it), so the overall CI respects that diversity and
-alignment share prompts. Text recomputes the pooled ED / CR / WAC formula on the resampled prompts.
+alignment share prompts. Text recomputes the pooled ED / CR / WAC formula on the resampled prompts. The overall
+has no CI when any dimension has fewer than two scored prompts (nothing to resample there).
 """
 
 from __future__ import annotations
@@ -127,15 +129,19 @@ def summarize_records(records: Sequence[dict[str, Any]], d: dict[str, Any], *, b
     total = overall(scores)
     if total is not None:  # stratified: each dimension resamples its own prompts
         groups = [members[dim].astype(float) for dim in of.DIMENSIONS]
-        lo, hi = bootstrap_ci_grouped(groups, lambda gs: float(np.mean(
-            [dimension_score(v, dim, g.astype(int), max_ed) for dim, g in zip(of.DIMENSIONS, gs)])), **kw)
+        if min(g.size for g in groups) < 2:  # a dimension of one prompt has no spread: no CI (stats.py's rule)
+            lo, hi = float("nan"), float("nan")
+        else:
+            lo, hi = bootstrap_ci_grouped(groups, lambda gs: float(np.mean(
+                [dimension_score(v, dim, g.astype(int), max_ed) for dim, g in zip(of.DIMENSIONS, gs)])), **kw)
         out.insert(0, MetricValue(L, total, len(v["ids"]), lo, hi, unit="fraction"))
     if scores["alignment"] is not None:
         a = next(m for m in out if m.category == "alignment")
         out.append(MetricValue("oneig_alignment", a.value, a.n, a.ci_low, a.ci_high, unit="fraction"))
     t = _text_stat(v["text"], max_ed)
     if t:
-        for key, name, hib in (("ED", "text_ed", False), ("CR", "text_cr", True), ("WAC", "text_wac", True)):
+        for key, name, hib in (("ED", "text_ed", False), ("CR", "text_cr", True), ("WAC", "text_wac", True),
+                               ("text score", "text_score", True)):  # text_score.py's combined "text score" column
             lo, hi = _ci(members["text"], lambda idx, key=key: _text_stat(v["text"][idx], max_ed)[key], **kw)
             out.append(MetricValue(f"{L}_{name}", t[key], int(members["text"].size), lo, hi, higher_is_better=hib,
                                    unit="characters" if key == "ED" else "fraction"))
