@@ -128,12 +128,15 @@ def register(app: typer.Typer) -> None:
         limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N units."),
         as_json: bool = typer.Option(False, "--json", help="Print the results JSON."),
         no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+        trust_remote_code: bool = typer.Option(False, "--trust-remote-code",
+                                               help="Allow code shipped with a scorer backend's weights (OneIG LLM2CLIP)."),
     ) -> None:
         """Score a run (resumable); writes records/score.<scorer>.*.jsonl and results/<scorer>.json."""
         from lensbench.runners.score import default_scorer_for, run_score
 
         name = scorer or default_scorer_for(run, suite)
-        out = run_score(run, name, parse_kv(option, "--option"), batch_size=batch_size, limit=limit, progress=not no_progress)
+        out = run_score(run, name, parse_kv(option, "--option"), batch_size=batch_size, limit=limit, progress=not no_progress,
+                        trust_remote_code=trust_remote_code)
         if as_json:
             if is_main_rank():
                 echo_json(out["results"])

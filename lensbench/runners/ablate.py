@@ -286,7 +286,7 @@ def _score_and_report(grid: Grid, out: Path, planned, stats, specs, n_boot, seed
             return {"scored": False, "note": f"suite {grid.suite!r} has no default scorer; add [score] scorer = NAME"}
         scored = {}
         for cid, (cell, cfg, ctx) in cells.items():
-            res = run_score(cfg.out, name, options, progress=progress)
+            res = run_score(cfg.out, name, options, progress=progress, trust_remote_code=cfg.trust_remote_code)
             scored[cid] = load_scored_run(cfg.out, res["scorer"])
         sc_name = res["scorer"]
         pspec = pd.spec_for(sc_name, spec)

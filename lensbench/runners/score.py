@@ -93,7 +93,8 @@ def _check_images(run_dir: Path, units, gen_records) -> None:
 
 
 def run_score(run_dir: str | Path, scorer: str | None = None, scorer_options: dict[str, Any] | None = None, *,
-              batch_size: int | None = None, limit: int | None = None, progress: bool = True) -> dict[str, Any]:
+              batch_size: int | None = None, limit: int | None = None, progress: bool = True,
+              trust_remote_code: bool = False) -> dict[str, Any]:
     """Score every unit of the run not scored yet; aggregate all records into results/<scorer>.json.
 
     Units are cut into fixed batches of `batch_size` from the whole unit list and dealt round robin to the
@@ -103,7 +104,7 @@ def run_score(run_dir: str | Path, scorer: str | None = None, scorer_options: di
     if not run_dir.is_dir():
         raise UserError(f"run directory {run_dir} does not exist; generate first or check the path")
     name = scorer or default_scorer_for(run_dir, None)
-    sc = make_scorer(name, scorer_options)
+    sc = make_scorer(name, scorer_options, trust_remote_code=trust_remote_code)
     dist = DistContext.from_env()
     dist.bind_device()  # scorer backends that say "cuda" use this rank's GPU
     store = RunStore(run_dir, rank=dist.rank, world_size=dist.world_size)

@@ -21,9 +21,26 @@ SCORERS.register("oneig", "lensbench.scorers.oneig.scorer:OneigScorer", aliases=
 SCORERS.register("clipscore", "lensbench.scorers.clipscore.scorer:ClipScoreScorer", aliases=("clip-score",))
 
 
-def make_scorer(name: str, options: dict[str, Any] | None = None):
-    """Build the scorer registered as `name` with its ``-O`` options (unknown names: did-you-mean)."""
-    return SCORERS.get(name)(dict(options or {}))
+def make_scorer(name: str, options: dict[str, Any] | None = None, *, trust_remote_code: bool = False):
+    """Build the scorer registered as `name` with its ``-O`` options (unknown names: did-you-mean).
+
+    Code shipped with a backend's weights (e.g. OneIG's LLM2CLIP) runs only when `trust_remote_code` is given
+    here (the CLI's ``--trust-remote-code``): as an ``-O`` option, which a grid or config file could carry, it
+    is refused."""
+    from dataclasses import is_dataclass
+
+    from lensbench.errors import UserError
+    from lensbench.options import option_names
+
+    options = dict(options or {})
+    if "trust_remote_code" in options:
+        raise UserError("trust_remote_code is not a scorer option: code shipped with weights runs only with "
+                        "`--trust-remote-code` on the command line (or trust_remote_code=True in the Python API)")
+    cls = SCORERS.get(name)
+    opts = getattr(cls, "Options", None)
+    if trust_remote_code and is_dataclass(opts) and "trust_remote_code" in option_names(opts):
+        options["trust_remote_code"] = True
+    return cls(options)
 
 
 def scorer_class(name: str) -> type | None:

@@ -14,13 +14,12 @@ import importlib.util
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from lensbench.selftest.context import CORE_MODEL, Context, free_device_memory
 from lensbench.selftest.images import decode_probe, image_stats, run_config, run_images, stable_records
-from lensbench.selftest.result import CheckResult, crashed, skipped, verdict
+from lensbench.selftest.result import CheckResult, skipped, timed, verdict
 
 OOM, TORCHRUN = "oom back-off", "torchrun 2 = 1 process"
 OFFLOAD_MODES = ("model", "sequential")
@@ -224,10 +223,4 @@ def _visible_gpus() -> int:
 def _guarded(ctx: Context, name: str, group: str, fn, skip_reason: str | None, hint: str) -> CheckResult:
     if skip_reason:
         return skipped(name, group, skip_reason, hint)
-    t = time.perf_counter()
-    try:
-        res = fn(ctx)
-    except Exception as exc:  # noqa: BLE001
-        res = crashed(name, group, exc)
-    res.seconds = round(time.perf_counter() - t, 3)
-    return res
+    return timed(fn, ctx, name, group)

@@ -4,12 +4,11 @@ tiny CLIP, then a report over the selftest's runs. Nothing is downloaded: both s
 from __future__ import annotations
 
 import math
-import time
 from importlib import resources
 from pathlib import Path
 
 from lensbench.selftest.context import CORE_MODEL, Context
-from lensbench.selftest.result import CheckResult, crashed, skipped, verdict
+from lensbench.selftest.result import CheckResult, skipped, timed, verdict
 
 #: a 6-prompt suite in GenEval's metadata schema, authored by lensbench (packaged with it; also used by the demo)
 GENEVAL_MINI = "suites/data/demo/geneval_mini.jsonl"
@@ -74,18 +73,9 @@ def check_report(ctx: Context) -> CheckResult:
 
 
 def run_score_group(ctx: Context) -> list[CheckResult]:
-    return [_timed(check_score, ctx, SCORE, "score")]
+    return [timed(check_score, ctx, SCORE, "score")]
 
 
 def run_report_group(ctx: Context) -> list[CheckResult]:
-    return [_timed(check_report, ctx, REPORT, "report")]
+    return [timed(check_report, ctx, REPORT, "report")]
 
-
-def _timed(fn, ctx: Context, name: str, group: str) -> CheckResult:
-    t = time.perf_counter()
-    try:
-        res = fn(ctx)
-    except Exception as exc:  # noqa: BLE001
-        res = crashed(name, group, exc)
-    res.seconds = round(time.perf_counter() - t, 3)
-    return res

@@ -72,3 +72,16 @@ def crashed(name: str, group: str, exc: BaseException) -> CheckResult:
                   f"rerun it alone with `lensbench selftest --only {group}`; the traceback is in selftest.json",
                   error=f"{type(exc).__name__}: {first}",
                   traceback=traceback.format_exception(type(exc), exc, exc.__traceback__, limit=12))
+
+
+def timed(fn, ctx, name: str, group: str) -> CheckResult:
+    """Run one check `fn(ctx)`; a crash becomes a failed result naming the exception; the time is recorded."""
+    import time
+
+    t = time.perf_counter()
+    try:
+        res = fn(ctx)
+    except Exception as exc:  # noqa: BLE001 - every crash of a check is reported as its failure
+        res = crashed(name, group, exc)
+    res.seconds = round(time.perf_counter() - t, 3)
+    return res

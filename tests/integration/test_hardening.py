@@ -210,7 +210,10 @@ def test_ctrl_c_says_what_was_kept_and_exits_130(tmp_path):
     args = [sys.executable, "-m", "lensbench", "generate", "--model", "tiny", "--suite", str(suite), "--out", str(out),
             "--height", "64", "--width", "64", "--steps", "2", "--device", "cpu", "--no-progress"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen(args, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a shell that started pytest in the background hands its children SIGINT ignored: restore the default
+    # so the child sees Ctrl-C as a user's terminal delivers it
+    proc = subprocess.Popen(args, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     rec = out / "records" / "generate.r0.jsonl"
     deadline = time.time() + 300
     while (not rec.exists() or rec.read_text().count("\n") < 2) and proc.poll() is None and time.time() < deadline:

@@ -54,8 +54,15 @@ def test_doctor_findings_and_downloads():
 
 def test_llm2clip_refuses_remote_code_without_the_flag():
     sc = make_scorer("oneig", {})
-    with pytest.raises(UserError, match="trust_remote_code=true"):
+    with pytest.raises(UserError, match="pass --trust-remote-code"):
         sc.backends["reasoning_model"].load()
+    # only the command-line flag (or the Python argument) allows it: as an -O option (a grid or config file could
+    # carry one) it is refused
+    with pytest.raises(UserError, match="not a scorer option"):
+        make_scorer("oneig", {"trust_remote_code": "true"})
+    assert make_scorer("oneig", {}, trust_remote_code=True).backends["reasoning_model"].options.trust_remote_code
+    assert not hasattr(make_scorer("geneval", {"detector": "tiny", "clip": "tiny"}, trust_remote_code=True).options,
+                       "trust_remote_code")
 
 
 def test_style_uses_the_reference_rows_with_max_and_clip(shared_data):

@@ -146,7 +146,7 @@ class Llm2Clip(TextImage):
         o = self.options
         if not o.trust_remote_code:
             raise UserError(f"LLM2CLIP ({o.llm2clip_model}) runs model code shipped with its weights; pass "
-                            "-O trust_remote_code=true to allow it (or -O reasoning_model=tiny in tests)")
+                            "--trust-remote-code to `lensbench score` to allow it (or -O reasoning_model=tiny in tests)")
         transformers = require_module("transformers", "the LLM2CLIP backend", "pip install transformers")
         llm2vec = require_module(o.llm2vec_module, "the LLM2CLIP backend (LLM2Vec text encoder)",
                                  "put OneIG-Benchmark on PYTHONPATH and pass -O llm2vec_module=scripts.utils.llm2clip.llm2vec "
