@@ -176,17 +176,29 @@ def chart_metric_vs_axis_figure(rows: Sequence[Mapping[str, Any]], axis: str, ot
         return fig
 
 
+def check_chart_style(name: str | None) -> None:
+    """Refuse an unknown --chart-style early (before any image is made); None = the environment's or paper."""
+    if name is not None:
+        from lensbench.reports import style
+
+        style.parse_style(name)
+
+
 def chart_metric_vs_axis(path: Path, rows: Sequence[Mapping[str, Any]], axis: str, other_axes: Sequence[str],
-                         metric: str, control_cell: str) -> Path:
-    """Write the chart as PDF, SVG and PNG next to `path` (each atomically); returns the PNG path."""
+                         metric: str, control_cell: str, chart_style: str | None = None) -> Path:
+    """Write the chart as PDF, SVG and PNG next to `path` (each atomically); returns the PNG path.
+    `chart_style`: paper | slides (None: $LENSBENCH_CHART_STYLE, else paper)."""
+    import contextlib
+
     import matplotlib
 
     from lensbench.reports import style
 
-    fig = chart_metric_vs_axis_figure(rows, axis, other_axes, metric, control_cell)
-    with matplotlib.rc_context(style.rc()):
-        for fmt in style.FORMATS:
-            buf = io.BytesIO()
-            fig.savefig(buf, format=fmt, metadata=style.METADATA[fmt])
-            write_bytes_atomic(path.with_suffix(f".{fmt}"), buf.getvalue())
+    with style.use(chart_style) if chart_style is not None else contextlib.nullcontext():
+        fig = chart_metric_vs_axis_figure(rows, axis, other_axes, metric, control_cell)
+        with matplotlib.rc_context(style.rc()):
+            for fmt in style.FORMATS:
+                buf = io.BytesIO()
+                fig.savefig(buf, format=fmt, metadata=style.METADATA[fmt])
+                write_bytes_atomic(path.with_suffix(f".{fmt}"), buf.getvalue())
     return path.with_suffix(".png")

@@ -18,6 +18,8 @@ EPILOG = """Examples:
 
   lensbench ablate examples/ablations/lens_steps_cfg.toml --dry-run
 
+  lensbench ablate examples/ablations/tiny.toml -S metadata=evaluation_metadata.jsonl --chart-style slides
+
   lensbench ablate examples/ablations/language_sweep.toml -S metadata=evaluation_metadata.jsonl -O device=cuda
 """
 
@@ -81,6 +83,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the result (or plan) as JSON."),
         speed_run: SpeedRun = None,
         no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+        chart_style: Optional[str] = typer.Option(None, "--chart-style", help="paper (7 in wide, print fonts) | slides (default: $LENSBENCH_CHART_STYLE, else paper)."),
     ) -> None:
         """Run an ablation grid: one run per cell, shared image cache, scores, paired deltas vs the control, charts."""
         from lensbench.runners.ablate import run_ablation
@@ -88,7 +91,7 @@ def register(app: typer.Typer) -> None:
         result = run_ablation(grid, out, dry_run=dry_run, suite_options=parse_kv(suite_option, "--suite-option") or None,
                               cache_dir=cache, use_cache=False if no_cache else None, score=not no_score, scorer=scorer,
                               scorer_options=parse_kv(option, "--option") or None, limit=limit,
-                              progress=not no_progress, trust_remote_code=trust_remote_code)
+                              progress=not no_progress, trust_remote_code=trust_remote_code, chart_style=chart_style)
         if as_json:
             if dry_run:
                 result = {**result, "gpu_time_estimates": _estimates(result, speed_run)}

@@ -59,6 +59,14 @@ def _rewriter(g: dict[str, Any]) -> str | None:
     return rw
 
 
+def _threads(run: RunData) -> int | None:
+    """generation.threads (contract 4); speed runs written before it recorded only speed.torch_threads."""
+    threads = run.generation.get("threads")
+    if threads is None:
+        threads = (run.manifest.get("speed") or {}).get("torch_threads")
+    return threads
+
+
 def _run_columns(run: RunData) -> dict[str, Any]:
     g, m = run.generation, run.manifest.get("model") or {}
     env, git = run.manifest.get("environment") or {}, run.manifest.get("git") or {}
@@ -69,7 +77,7 @@ def _run_columns(run: RunData) -> dict[str, Any]:
         "model_repo": m.get("repo_id") or g.get("weights"), "weights_identity": _canon(wid) if wid else None,
         "params_b": run.params_b, "off_native": m.get("off_native"), "width": g.get("width"), "height": g.get("height"),
         "steps": g.get("steps"), "guidance": g.get("guidance"), "dtype": g.get("dtype"), "seed": g.get("seed"),
-        "threads": g.get("threads"), "batch_size": g.get("batch_size"),
+        "threads": _threads(run), "batch_size": g.get("batch_size"),
         "device": env.get("gpu_name") or g.get("device") or env.get("device"),
         "images_per_prompt": g.get("images_per_prompt"), "rewriter": _rewriter(g),
         "settings_hash": settings_hash(run), "suite": suite.get("name"), "suite_sha256": suite.get("checksum"),

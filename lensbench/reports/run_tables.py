@@ -15,11 +15,12 @@ from lensbench.reports.baselines import Baselines, PublishedValue
 from lensbench.reports.metrics import METRICS, canonical_category, canonical_metric, convert_unit
 from lensbench.reports.published_tables import cell as published_cell
 from lensbench.reports.runs import STAGE_LABELS, STAGES, ResultSet, RunData, comparability
-from lensbench.reports.tables import UNCERTAIN_NOTE, Table, fmt_ci, fmt_num, fmt_signed
+from lensbench.reports.tables import UNCERTAIN_NOTE, Table, fmt_ci, fmt_num, fmt_sig, fmt_signed
 from lensbench.store.results import MetricValue
 from lensbench.util.sizes import format_size
 
-CI_NOTE = "Ours: value [95% bootstrap CI] computed by lensbench from the run's per-prompt scores."
+CI_NOTE = ("Ours: value [95% bootstrap CI] computed by lensbench from the run's per-prompt scores; a value without "
+           "brackets has no CI (fewer than 2 prompts, or one prompt per tag/category: nothing to resample).")
 COVERAGE_NOTE = ("Protocol: our generation settings, then the scorer's coverage (prompts scored / in the benchmark, "
                  "categories present), scorer backend and prompt language; 'coverage unknown' = the results predate "
                  "coverage records (re-score to get them), never assumed full.")
@@ -121,15 +122,19 @@ def _published_rows(b: Baselines, runs: list[RunData], columns: list[tuple[str, 
 def _grid(name: str, title: str, runs: list[RunData], columns: list[tuple[str, str | None]], labels: list[str],
           b: Baselines | None) -> Table:
     t = Table(name, title, ["Model", "Run", "Provenance", "Protocol"] + labels, numeric=set(range(4, 4 + len(columns))))
+    shown = []
     for run in sorted((r for r in runs if r.results), key=lambda r: _run_sort(b, r)):
         vals = {(m.metric, m.category): m for m in run_metrics(run)}
+        if not any(c in vals for c in columns):
+            continue  # a run appears only in the tables of metrics it has (and brings only their published rows)
+        shown.append(run)
         used = [vals[c].scorer for c in columns if c in vals]
         t.add([_display_model(b, run), run.label, "measured (this run)", run_protocol(run, used)]
               + [vals[c].text() if c in vals else "" for c in columns],
               numbers={4 + i: (vals[c].value, vals[c].ci_low, vals[c].ci_high) for i, c in enumerate(columns) if c in vals})
     uncertain = False
     if b is not None:
-        groups = _published_rows(b, runs, columns)
+        groups = _published_rows(b, shown, columns)
         for key in sorted(groups, key=lambda k: (b.order(k[0]), k[2] != "authors", k[1], k[2], k[3])):
             model, ref, measured_by, variant = key
             cells = groups[key]
@@ -272,7 +277,7 @@ def speed_table(runs: list[RunData]) -> Table | None:
     for r, s in sorted(rows, key=lambda rs: (_speed_sort(rs[1]), rs[0].label)):
         mean_std = (f"{fmt_num(s['latency_mean_s'], 3)} ± {fmt_num(s['latency_std_s'], 3)}"
                     if s["latency_mean_s"] is not None and s["latency_std_s"] is not None else fmt_num(s["latency_mean_s"], 3))
-        t.add([s["model"], s["device"], _res(s), fmt_num(s["megapixels"], 2), str(s["steps"] or ""),
+        t.add([s["model"], s["device"], _res(s), fmt_sig(s["megapixels"]), str(s["steps"] or ""),
                str(s["batch_size"] or ""), s["dtype"], "yes" if s["compile"] else "no", s["status"], str(s["n"] or ""),
                fmt_num(s["latency_p50_s"], 3), fmt_num(s["latency_p90_s"], 3), mean_std, fmt_num(s["images_per_s"], 3),
                fmt_num(s["megapixels_per_s"], 3), fmt_num(s["cold_s"], 2), fmt_num(s["peak_alloc_gb"], 2),

@@ -76,6 +76,13 @@ def fmt_num(value: float | None, decimals: int) -> str:
     return f"{value:.{decimals}f}"
 
 
+def fmt_sig(value: float | None, digits: int = 3) -> str:
+    """`digits` significant figures, trailing zeros kept (0.004096 -> '0.00410', 1.048576 -> '1.05')."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:#.{digits}g}".rstrip(".")
+
+
 def fmt_signed(value: float | None, decimals: int) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""

@@ -206,16 +206,19 @@ def run_ablation(grid_path: str | Path, out_dir: str | Path | None = None, dry_r
                  use_cache: bool | None = None, score: bool = True, scorer: str | None = None,
                  scorer_options: dict[str, Any] | None = None, generator_factory: GeneratorFactory | None = None,
                  limit: int | None = None, n_boot: int = 2000, seed: int = 0, progress: bool = True,
-                 trust_remote_code: bool = False) -> dict[str, Any]:
+                 trust_remote_code: bool = False, chart_style: str | None = None) -> dict[str, Any]:
     """Run (or with `dry_run`, only plan) the ablation in `grid_path`; returns what was done and where.
 
     `limit` keeps the first N prompts of every cell (a quick look; work-item keys do not depend on it, so a later
     full run reuses these images). `generator_factory(cfg, ctx)` replaces the model loader (tests, custom loaders).
     `trust_remote_code` (the CLI flag) is the only way to let cells run code shipped with weights: a grid
     file cannot. The whole grid (models, suites, sizes, options, scorers and their options) is checked before
-    the first image is made.
+    the first image is made. `chart_style` (paper | slides; `--chart-style`) draws the charts; None: the
+    $LENSBENCH_CHART_STYLE preset, else paper.
     """
     from lensbench.dist import DistContext
+
+    rp.check_chart_style(chart_style)
 
     grid = load_grid(grid_path, suite_options=suite_options)
     out = Path(out_dir) if out_dir is not None else Path("runs") / "ablations" / grid.name
@@ -237,7 +240,7 @@ def run_ablation(grid_path: str | Path, out_dir: str | Path | None = None, dry_r
         result: dict[str, Any] = {"grid": grid.name, "out": str(out), "cache": str(cache.root) if cache else None,
                                   "control": grid.control.id, "cells": stats}
         if score:
-            result.update(_score_and_report(grid, out, planned, stats, specs, n_boot, seed, progress))
+            result.update(_score_and_report(grid, out, planned, stats, specs, n_boot, seed, progress, chart_style))
         result["seconds"] = round(time.perf_counter() - t0, 3)
         write_json_atomic(out / "ablation.json", result)
     return result
@@ -275,7 +278,7 @@ def _generate_all(planned, cache: ImageCache | None, factory: GeneratorFactory) 
     return {cell.id: stats[cell.id] for cell, _, _ in planned}  # grid order
 
 
-def _score_and_report(grid: Grid, out: Path, planned, stats, specs, n_boot, seed, progress):
+def _score_and_report(grid: Grid, out: Path, planned, stats, specs, n_boot, seed, progress, chart_style=None):
     from lensbench.runners.score import run_score
 
     rows: list[dict[str, Any]] = []
@@ -293,7 +296,7 @@ def _score_and_report(grid: Grid, out: Path, planned, stats, specs, n_boot, seed
         rows += _rows(grid, cells, scored, sc_name, pspec, n_boot, seed)
         headline[sc_name] = pspec.metric if pspec else next(
             (m["metric"] for m in scored[grid.control.id][0] if m.get("category") is None), "")
-    return _write_reports(grid, out, rows, stats, headline)
+    return _write_reports(grid, out, rows, stats, headline, chart_style)
 
 
 def _rows(grid: Grid, cells, scored, sc_name: str, pspec, n_boot: int, seed: int) -> list[dict[str, Any]]:
@@ -330,7 +333,8 @@ def _f(v: Any) -> float | None:
     return None if v is None else float(v)
 
 
-def _write_reports(grid: Grid, out: Path, rows, stats, headline: dict[str, str]) -> dict[str, Any]:
+def _write_reports(grid: Grid, out: Path, rows, stats, headline: dict[str, str],
+                   chart_style: str | None = None) -> dict[str, Any]:
     columns = rp.columns_for(grid.axes)
     tables = rp.write_table(out / "results", rows, columns, rp.tidy_markdown(rows, grid.axes))
     summary = rp.summary_markdown(rows, grid.axes, stats, headline)
@@ -347,7 +351,8 @@ def _write_reports(grid: Grid, out: Path, rows, stats, headline: dict[str, str])
             if len({r[axis] for r in head}) > 1:
                 path = out / "charts" / f"{sc_name}_{metric}_vs_{axis}.png"
                 others = [a for a in product_axes if a != axis]
-                charts.append(rp.chart_metric_vs_axis(path, head, axis, others, metric, grid.control.id))
+                charts.append(rp.chart_metric_vs_axis(path, head, axis, others, metric, grid.control.id,
+                                                      chart_style=chart_style))
     return {"scored": True, "rows": rows, "headline": headline, "tables": [str(p) for p in tables],
             "charts": [str(p) for p in charts], "summary_md": summary}
 

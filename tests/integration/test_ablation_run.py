@@ -182,3 +182,25 @@ def test_scheduler_shift_axis_needs_an_adapter_that_applies_it(grid_file, tmp_pa
     assert {s["generated"] for s in res["cells"].values()} == {6}
     m = json.loads((tmp_path / "s2" / "cells" / "steps-2_shift-3.0" / "manifest.json").read_text())
     assert m["generation"]["model_options"]["scheduler_shift"] == 3.0
+
+
+def test_chart_style_slides_draws_the_ablation_charts_at_slide_size(grid_file, tmp_path, monkeypatch, capsys):
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from lensbench.cli import app, main
+    from lensbench.reports.style import STYLES
+
+    monkeypatch.delenv("LENSBENCH_CHART_STYLE", raising=False)
+    res = _run(grid_file, tmp_path / "s", tmp_path / "cache", chart_style="slides")
+    slides = STYLES["slides"]
+    for png in res["charts"]:
+        with Image.open(png) as im:
+            assert abs(im.width - 0.75 * slides.width_in * slides.dpi) <= 2, (png, im.size)
+    # the CLI flag: a bad value is a one-line error (exit 2) before anything runs
+    with pytest.raises(SystemExit) as exc:
+        main(["ablate", str(grid_file[0]), "--out", str(tmp_path / "bad"), "--chart-style", "poster"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.startswith("error: unknown --chart-style 'poster'") and err.count("\n") == 1
+    assert not (tmp_path / "bad").exists()
+    assert "--chart-style" in CliRunner().invoke(app, ["ablate", "--help"]).output

@@ -93,3 +93,13 @@ def test_published_rows_keep_their_source_and_stay_apart(runs, tmp_path):
     assert set(lt.value_text) >= {"0.914", "0.83"} and lt.source.notna().all() and lt.measured_by.notna().all()
     assert pub.ci_low.isna().all() and pub.fingerprint_id.isna().all()  # nothing measured is claimed
     assert (df.kind == "quality").sum() == 7
+
+
+def test_old_speed_runs_export_threads_from_the_speed_record(tmp_path):
+    """Speed manifests written before contract 4 have no generation.threads, only speed.torch_threads."""
+    sp = make_run(tmp_path, "sp-old", model="z-image", speed=[speed_row()], manifest_extra={"speed": {"torch_threads": 3}})
+    new = make_run(tmp_path, "sp-new", model="z-image", speed=[speed_row()], generation={"threads": 1},
+                   manifest_extra={"speed": {"torch_threads": 1}})
+    path, _ = export_runs([sp, new], tmp_path / "t.csv")
+    df = pd.read_csv(path)
+    assert set(df[df.run == "sp-old"].threads) == {3} and set(df[df.run == "sp-new"].threads) == {1}

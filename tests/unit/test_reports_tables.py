@@ -158,3 +158,29 @@ def test_load_run_errors_and_unique_labels(tmp_path):
     (a / "results" / "geneval.json").write_text("{not json")
     with pytest.raises(UserError, match="not a readable results file"):
         load_run(a)
+
+
+def test_a_run_appears_only_in_the_tables_of_metrics_it_has(tmp_path):
+    gen = load_run(make_run(tmp_path, "ge", metrics=geneval_metrics(0.7)))
+    txt = load_run(make_run(tmp_path, "tx", scorer="text", metrics=[
+        MetricValue("word_accuracy", 0.4, 8, 0.3, 0.5), MetricValue("word_accuracy", 0.5, 4, category="short")]))
+    tables = {t.name: t for t in run_tables.category_tables([gen, txt])}
+    assert set(tables) == {"categories_geneval", "categories_text_word_accuracy"}
+    assert [r[1] for r in tables["categories_geneval"].rows] == ["ge"]
+    assert [r[1] for r in tables["categories_text_word_accuracy"].rows] == ["tx"]
+    q = run_tables.quality_table([gen, txt])
+    assert sorted(r[1] for r in q.rows) == ["ge", "tx"]  # both have a headline metric
+
+
+def test_speed_table_megapixels_keep_three_significant_digits(tmp_path):
+    rows = [speed_row(height=64, width=64, megapixels=0.004096), speed_row()]
+    t = run_tables.speed_table([load_run(make_run(tmp_path, "sp", speed=rows))])
+    assert [r[3] for r in t.rows] == ["0.00410", "1.05"]
+
+
+def test_a_value_without_ci_is_explained_in_the_footnote(tmp_path):
+    """stats.bootstrap_ci gives no CI for fewer than 2 prompts (or one per tag): the cell shows the value alone."""
+    run = load_run(make_run(tmp_path, "one", metrics=[MetricValue("geneval", 1.0, 1, unit="fraction")]))
+    t = run_tables.quality_table([run])
+    assert [r[4] for r in t.rows] == ["1.000"]
+    assert any("no CI" in n and "fewer than 2 prompts" in n for n in t.notes)
