@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from lensbench.util.env import temporary_env
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -39,14 +41,8 @@ def run_cli_inprocess(*args: str, env: dict | None = None) -> subprocess.Complet
     from lensbench.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    saved = {k: os.environ.get(k) for k in (env or {})}
     code = 0
-    try:
-        for k, v in (env or {}).items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with temporary_env(env or {}):
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 main(list(args))
@@ -55,10 +51,29 @@ def run_cli_inprocess(*args: str, env: dict | None = None) -> subprocess.Complet
             except BaseException:  # noqa: BLE001
                 traceback.print_exc()
                 code = 1
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 (a free port) around a request handler class, as a context manager:
+    the one local endpoint that client tests talk to (never any other address)."""
+
+    def __init__(self, handler) -> None:
+        import threading
+        from http.server import ThreadingHTTPServer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=lambda: self.server.serve_forever(poll_interval=0.05), daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)

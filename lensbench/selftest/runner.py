@@ -6,10 +6,8 @@ their run directories, which the score, speed, offload (reference images) and re
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from lensbench.errors import UserError
 from lensbench.selftest import cuda, images, pipeline, speed
 from lensbench.selftest.context import DTYPES, OVERHEAD_TOLERANCE, Context, SelftestSettings, tiny_models
 from lensbench.selftest.result import CheckResult, counts, exit_code
+from lensbench.util.env import temporary_env
 
 SCHEMA_VERSION = 1
 #: check group -> function(ctx) -> results, in run order (docs/selftest.md lists the check names of each)
@@ -33,19 +32,9 @@ GROUPS: dict[str, Callable[[Context], list[CheckResult]]] = {
 OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
 
 
-@contextlib.contextmanager
-def offline() -> Iterator[None]:
+def offline():
     """Nothing the selftest does may download: the hub libraries are told so (restored afterwards)."""
-    saved = {v: os.environ.get(v) for v in OFFLINE_VARS}
-    os.environ.update({v: "1" for v in OFFLINE_VARS})
-    try:
-        yield
-    finally:
-        for v, old in saved.items():
-            if old is None:
-                os.environ.pop(v, None)
-            else:
-                os.environ[v] = old
+    return temporary_env({v: "1" for v in OFFLINE_VARS})
 
 
 def default_out(device: str) -> str:

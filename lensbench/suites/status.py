@@ -4,13 +4,11 @@ reports the suite's own one-line message (which says where the data comes from a
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from lensbench.errors import UserError
+from lensbench.util.env import temporary_env
 
 
 @dataclass(frozen=True)
@@ -25,18 +23,8 @@ class SuiteStatus:
         return asdict(self)
 
 
-@contextlib.contextmanager
-def _no_downloads() -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in ("LENSBENCH_OFFLINE", "HF_HUB_OFFLINE")}
-    os.environ.update(LENSBENCH_OFFLINE="1", HF_HUB_OFFLINE="1")
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+def _no_downloads():
+    return temporary_env({"LENSBENCH_OFFLINE": "1", "HF_HUB_OFFLINE": "1"})
 
 
 def declared_default_scorer(name: str) -> str | None:

@@ -6,8 +6,7 @@ look like keys, and trust_remote_code never from options. Every server here list
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,13 @@ import pytest
 from lensbench.errors import UserError
 from lensbench.redact import scrub
 from lensbench.rewriters import make_rewriter
+from tests.helpers import LoopbackServer
 from tests.unit.test_rewriters import Stub
 
 KEY = "sk-echo-9f8e7d6c5b4a-SECRET"
 
 
-class Loopback:
+class Loopback(LoopbackServer):
     """A 127.0.0.1 server whose POST handler is `handle(handler, body) -> (status, headers, bytes)`."""
 
     def __init__(self, handle):
@@ -42,21 +42,7 @@ class Loopback:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.thread = threading.Thread(target=lambda: self.server.serve_forever(poll_interval=0.05), daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        super().__init__(H)
 
 
 def _reply(text: str) -> bytes:

@@ -6,20 +6,20 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from lensbench.errors import UserError
+from tests.helpers import LoopbackServer
 from lensbench.rewriters import REWRITERS, make_rewriter
 from lensbench.rewriters.cached import CachedRewriter, clean_reply
 
 SECRET = "sk-test-SECRET-123"
 
 
-class Stub:
+class Stub(LoopbackServer):
     """A chat-completions endpoint whose behaviour per request comes from a script of actions."""
 
     def __init__(self, script):
@@ -54,21 +54,7 @@ class Stub:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=lambda: self.server.serve_forever(poll_interval=0.05), daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        super().__init__(Handler)
 
 
 def _openai(stub, tmp_path, **extra):
