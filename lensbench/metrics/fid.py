@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from lensbench.errors import UserError, require_module
 from lensbench.util.files import sha256_file
+from lensbench.util.identity import package_version
 
 INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
@@ -209,19 +210,10 @@ def compute_fid(a: str | Path, b: str | Path, options: FidOptions | None = None)
         "b": {"path": str(b), "kind": kind_b, "images": len(paths_b), "images_sha256": _digest(paths_b)},
         "features": {"name": o.features, "dims": dims,
                      "weights": INCEPTION_FILE if o.features == "inception" else "seeded-random-v1"},
-        "torchmetrics": torchmetrics.__version__, "torch_fidelity": _version("torch-fidelity"), "device": device,
+        "torchmetrics": torchmetrics.__version__, "torch_fidelity": package_version("torch-fidelity"), "device": device,
         "small_sample": min(len(paths_a), len(paths_b)) < dims,
     })
     return out
-
-
-def _version(package: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return None
 
 
 def format_result(res: dict[str, Any]) -> str:

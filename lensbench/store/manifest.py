@@ -49,15 +49,10 @@ def _versions() -> dict[str, str | None]:
 
 
 def _read_versions() -> dict[str, str | None]:
-    from importlib.metadata import PackageNotFoundError, version
+    from lensbench.util.identity import package_version
 
-    out: dict[str, str | None] = {}
-    for pkg in ("torch", "torchvision", "diffusers", "transformers", "accelerate", "open-clip-torch", "numpy", "pillow"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = None
-    return out
+    return {pkg: package_version(pkg) for pkg in ("torch", "torchvision", "diffusers", "transformers", "accelerate",
+                                                   "open-clip-torch", "numpy", "pillow")}
 
 
 def _driver_version() -> str | None:

@@ -148,15 +148,7 @@ def score_records(store: Any, scorer: str, fingerprint_id: str | None) -> list[d
     results never mix settings; ``fingerprint_id=None`` returns records without one (runs scored before
     fingerprints existed). Torn last lines of killed writers are skipped, as in `RunStore.records`."""
     by_key: dict[str, dict[str, Any]] = {}
-    for path in store.stream_files(score_stream(scorer)):
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if not line.endswith("\n"):
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(rec, dict) and "key" in rec and rec.get("fingerprint_id") == fingerprint_id:
-                    by_key[rec["key"]] = rec
+    for rec in store.iter_records(score_stream(scorer)):
+        if isinstance(rec, dict) and "key" in rec and rec.get("fingerprint_id") == fingerprint_id:
+            by_key[rec["key"]] = rec
     return list(by_key.values())

@@ -256,10 +256,9 @@ class RunStore:
             return []
         return sorted(rec_dir.glob(f"{stream}.r*.jsonl"), key=lambda p: p.name)
 
-    def records(self, stream: str) -> list[dict[str, Any]]:
-        """All complete records of a stream from every rank's file; the last record per key wins."""
-        by_key: dict[str, dict[str, Any]] = {}
-        unkeyed: list[dict[str, Any]] = []
+    def iter_records(self, stream: str) -> Iterator[Any]:
+        """Every complete JSON line of a stream from every rank's file, in file order; the torn final line of a
+        killed writer (or any line that is not JSON) is skipped."""
         for path in self.stream_files(stream):
             with open(path, encoding="utf-8") as fh:
                 for line in fh:
@@ -269,10 +268,17 @@ class RunStore:
                         rec = json.loads(line)
                     except json.JSONDecodeError:
                         continue
-                    if "key" in rec:
-                        by_key[rec["key"]] = rec
-                    else:
-                        unkeyed.append(rec)
+                    yield rec
+
+    def records(self, stream: str) -> list[dict[str, Any]]:
+        """All complete records of a stream from every rank's file; the last record per key wins."""
+        by_key: dict[str, dict[str, Any]] = {}
+        unkeyed: list[dict[str, Any]] = []
+        for rec in self.iter_records(stream):
+            if "key" in rec:
+                by_key[rec["key"]] = rec
+            else:
+                unkeyed.append(rec)
         return list(by_key.values()) + unkeyed
 
     def done_keys(self, stream: str) -> set[str]:

@@ -30,10 +30,6 @@ from lensbench.util.identity import package_version
 _DTYPES = ("bfloat16", "float16", "float32")
 
 
-def _device(opt: str) -> str:
-    return resolve_device(opt)  # the one device policy (lensbench.util.device)
-
-
 def _dtype(name: str):
     import torch
 
@@ -56,7 +52,7 @@ class _Qwen:
         import torch
 
         transformers = require_module("transformers", "the Qwen2.5-VL backend", "pip install transformers")
-        self.device = _device(o.device)
+        self.device = resolve_device(o.device)
         kw: dict[str, Any] = {"torch_dtype": _dtype(o.dtype), "revision": o.revision}
         if o.attn_implementation:
             kw["attn_implementation"] = o.attn_implementation
@@ -151,7 +147,7 @@ class Llm2Clip(TextImage):
         llm2vec = require_module(o.llm2vec_module, "the LLM2CLIP backend (LLM2Vec text encoder)",
                                  "put OneIG-Benchmark on PYTHONPATH and pass -O llm2vec_module=scripts.utils.llm2clip.llm2vec "
                                  "(PyPI llm2vec pins transformers<=4.44.2)")
-        self.device = _device(o.device)
+        self.device = resolve_device(o.device)
         self.processor = transformers.CLIPImageProcessor.from_pretrained(o.llm2clip_processor)
         self.model = transformers.AutoModel.from_pretrained(o.llm2clip_model, torch_dtype=torch.bfloat16,
                                                             trust_remote_code=True, revision=o.revision)
@@ -199,7 +195,7 @@ class CsdSeStyle(StyleEmbed):
         transformers = require_module("transformers", "the OneIG-StyleEncoder backend", "pip install transformers")
         from torchvision import transforms
 
-        self.device = _device(o.device)
+        self.device = resolve_device(o.device)
         # the CSD backbone is OpenAI CLIP ViT-L/14 (QuickGELU); its weights come from the CSD checkpoint, which
         # the official code loads over clip.load("ViT-L-14.pt") with strict=False
         clip_model = open_clip.create_model(o.csd_arch, pretrained=o.clip_checkpoint, force_quick_gelu=True)
@@ -253,7 +249,7 @@ class DreamSimDistance(Distance):
 
     def load(self):
         mod = require_module("dreamsim", "the DreamSim diversity backend", "pip install dreamsim")
-        self.device = _device(self.options.device)
+        self.device = resolve_device(self.options.device)
         from lensbench.util.files import cache_root
 
         # dreamsim's own default cache_dir is "./models" (the official README's folder); lensbench never writes
