@@ -45,7 +45,7 @@ def fake_factory(cfg, ctx):
     from lensbench.generators import LoadOptions
     from lensbench.runners.plan import load_model_options
 
-    gen = FakeGenerator(ctx["spec"], LoadOptions(device="cpu", options=load_model_options(cfg.model_options)))
+    gen = FakeGenerator(ctx.spec, LoadOptions(device="cpu", options=load_model_options(cfg.model_options)))
     gen.apply_shift = bool(cfg.model_options.get("pass.apply_shift"))  # -M pass.apply_shift=true in the grid
     return gen
 

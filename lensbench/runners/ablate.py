@@ -25,7 +25,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lensbench.ablation import paired as pd
 from lensbench.ablation import report as rp
@@ -40,7 +40,10 @@ from lensbench.store.run_store import RunStore
 from lensbench.util.lock import exclusive_lock, holder_note
 from lensbench.util.sizes import format_size
 
-GeneratorFactory = Callable[[RunConfig, dict[str, Any]], Any]
+if TYPE_CHECKING:  # runners.generate is imported lazily (it pulls in the generator stack)
+    from lensbench.runners.generate import Prepared
+
+GeneratorFactory = Callable[[RunConfig, "Prepared"], Any]
 
 
 @contextlib.contextmanager
@@ -71,28 +74,28 @@ def _done_keys(store: RunStore) -> set[str]:
             if r.get("status") == "ok" and record_problem(store.run_dir, r) is None}
 
 
-def _check_cell_dir(store: RunStore, ctx: dict[str, Any], cell: Cell) -> None:
+def _check_cell_dir(store: RunStore, ctx: Prepared, cell: Cell) -> None:
     """Refuse a cell directory that holds another configuration (before anything is imported into it)."""
     old = store.read_manifest()
     if old is None or not _done_keys(store):  # an attempt that made nothing does not pin its settings
         return
-    suite = ctx["suite"]
-    if old.get("settings_hash") != canonical_hash(ctx["settings"]) or old.get("suite", {}).get("checksum") != suite.checksum():
+    suite = ctx.suite
+    if old.get("settings_hash") != canonical_hash(ctx.settings) or old.get("suite", {}).get("checksum") != suite.checksum():
         raise UserError(f"{store.run_dir} holds cell {cell.id!r} made with other settings (the grid changed); "
                         "use a new --out for the changed grid")
 
 
-def import_cached(cache: ImageCache, store: RunStore, ctx: dict[str, Any]) -> int:
+def import_cached(cache: ImageCache, store: RunStore, ctx: Prepared) -> int:
     """Commit every planned image that the cache holds and the run lacks; returns how many."""
     n = 0
     with store.locked():
         done = _done_keys(store)
         prepared: set[str] = set()
-        for w in ctx["plan"]:
+        for w in ctx.plan:
             if w.key in done or not cache.has(w.key):
                 continue
             if w.item.id not in prepared:
-                ctx["suite"].prepare_item(store.run_dir, w.item)
+                ctx.suite.prepare_item(store.run_dir, w.item)
                 prepared.add(w.item.id)
             if cache.import_into(store, w.key, w.image) is not None:
                 done.add(w.key)
@@ -100,8 +103,8 @@ def import_cached(cache: ImageCache, store: RunStore, ctx: dict[str, Any]) -> in
     return n
 
 
-def export_to_cache(cache: ImageCache, store: RunStore, ctx: dict[str, Any]) -> int:
-    keys = {w.key for w in ctx["plan"]}
+def export_to_cache(cache: ImageCache, store: RunStore, ctx: Prepared) -> int:
+    keys = {w.key for w in ctx.plan}
     return sum(cache.put(store.run_dir, r) for r in store.records("generate") if r.get("key") in keys)
 
 
@@ -133,18 +136,18 @@ class _SharedGenerator:
         return getattr(self._gen, name)
 
 
-def _default_factory(cfg: RunConfig, ctx: dict[str, Any]) -> Any:
+def _default_factory(cfg: RunConfig, ctx: Prepared) -> Any:
     from lensbench.generators import LoadOptions, make_generator
     from lensbench.runners.plan import load_model_options
 
-    return make_generator(ctx["spec"], LoadOptions(
-        model_path=cfg.model_path, device=ctx["device"], dtype=ctx["settings"]["dtype"], offload=cfg.offload,
+    return make_generator(ctx.spec, LoadOptions(
+        model_path=cfg.model_path, device=ctx.device, dtype=ctx.settings["dtype"], offload=cfg.offload,
         trust_remote_code=cfg.trust_remote_code, revision=cfg.revision,
         options=load_model_options(cfg.model_options)))
 
 
-def _generator_key(cfg: RunConfig, ctx: dict[str, Any]) -> str:
-    return canonical_hash([cfg.model, cfg.model_path, cfg.revision, ctx["device"], ctx["settings"]["dtype"], cfg.offload,
+def _generator_key(cfg: RunConfig, ctx: Prepared) -> str:
+    return canonical_hash([cfg.model, cfg.model_path, cfg.revision, ctx.device, ctx.settings["dtype"], cfg.offload,
                            cfg.trust_remote_code, cfg.model_options])
 
 
@@ -186,14 +189,14 @@ def plan_summary(grid: Grid, out: Path, cache: ImageCache | None, limit: int | N
     for cell, cfg, ctx in plan_cells(grid, out, progress=False, limit=limit):
         store = RunStore(cfg.out)
         done = _done_keys(store) if store.run_dir.exists() else set()
-        keys = [w.key for w in ctx["plan"]]
+        keys = [w.key for w in ctx.plan]
         in_run = sum(k in done for k in keys)
         cached = sum(k not in done and (k in seen or (cache is not None and cache.has(k))) for k in keys)
         seen.update(keys)
-        s = ctx["settings"]
+        s = ctx.settings
         rows.append({"cell": cell.id, "control": cell is grid.control, "label": cell.label(), "model": s["model"],
                      "size": format_size(s["height"], s["width"]), "steps": s["steps"], "guidance": s["guidance"],
-                     "dtype": s["dtype"], "rewriter": s["rewriter"].get("name"), "prompts": len(ctx["suite"]),
+                     "dtype": s["dtype"], "rewriter": s["rewriter"].get("name"), "prompts": len(ctx.suite),
                      "planned": len(keys), "done": in_run, "cached": cached, "to_generate": len(keys) - in_run - cached,
                      "run_dir": cfg.out})
     totals = {k: sum(r[k] for r in rows) for k in ("planned", "done", "cached", "to_generate")}
@@ -224,7 +227,7 @@ def run_ablation(grid_path: str | Path, out_dir: str | Path | None = None, dry_r
     out = Path(out_dir) if out_dir is not None else Path("runs") / "ablations" / grid.name
     cache = _cache_for(grid, cache_dir, use_cache)
     planned = plan_cells(grid, out, progress=progress, limit=limit, trust_remote_code=trust_remote_code)
-    specs = score_specs(grid, planned[0][2]["suite"].default_scorer, scorer, scorer_options) if score else []
+    specs = score_specs(grid, planned[0][2].suite.default_scorer, scorer, scorer_options) if score else []
     if dry_run:
         return plan_summary(grid, out, cache, limit)
     if DistContext.from_env().world_size > 1:
@@ -234,7 +237,7 @@ def run_ablation(grid_path: str | Path, out_dir: str | Path | None = None, dry_r
         write_text_atomic(out / "grid.toml", grid.text or "")
         write_json_atomic(out / "plan.json", {"grid": grid.name, "control": grid.control.id, "cells": [
             {"cell": c.id, "label": c.label(), "values": c.values, "run_dir": cfg.out, "config": cfg.to_dict(),
-             "settings_hash": canonical_hash(ctx["settings"]), "n_work_items": len(ctx["plan"])}
+             "settings_hash": canonical_hash(ctx.settings), "n_work_items": len(ctx.plan)}
             for c, cfg, ctx in planned]})
         stats = _generate_all(planned, cache, generator_factory or _default_factory)
         result: dict[str, Any] = {"grid": grid.name, "out": str(out), "cache": str(cache.root) if cache else None,
@@ -266,7 +269,7 @@ def _generate_all(planned, cache: ImageCache | None, factory: GeneratorFactory) 
                 current = _SharedGenerator(factory(cfg, ctx), cfg.model_options)
             summary = run_generate(cfg, generator=current)
             added = export_to_cache(cache, store, ctx) if cache is not None else 0
-            keys = {w.key for w in ctx["plan"]}
+            keys = {w.key for w in ctx.plan}
             recs = [r for r in store.records("generate") if r.get("key") in keys and r.get("status") == "ok"]
             stats[cell.id] = {"run_dir": cfg.out, "planned": summary["planned"], "generated": summary["generated"],
                               "reused": reused, "already_done": summary["skipped"] - reused, "cached_now": added,
@@ -313,7 +316,7 @@ def _rows(grid: Grid, cells, scored, sc_name: str, pspec, n_boot: int, seed: int
                                                               categories=categories, n_boot=n_boot, seed=seed)}
         for m in metrics:
             row = {"grid": grid.name, "cell": cid, "control": cid == control, "label": cell.label(),
-                   "model": ctx["settings"]["model"], "scorer": sc_name, "metric": m["metric"],
+                   "model": ctx.settings["model"], "scorer": sc_name, "metric": m["metric"],
                    "category": m.get("category"), "value": _f(m.get("value")), "ci_low": _f(m.get("ci_low")),
                    "ci_high": _f(m.get("ci_high")), "n": m.get("n"), "unit": m.get("unit"),
                    **{a: grid.column_value(cell, a) for a in grid.axes}}

@@ -44,9 +44,7 @@ def _dtype_and_device(cfg: RunConfig, spec, dist: DistContext) -> tuple[str, str
 
 @dataclass(frozen=True)
 class Prepared:
-    """What `prepare` resolved for a run: model spec, suite, rewriter, image settings, device, plan, batches.
-
-    ``prepared["plan"]`` (mapping access) still works for callers written against the former dict."""
+    """What `prepare` resolved for a run: model spec, suite, rewriter, image settings, device, plan, batches."""
 
     spec: Any
     suite: Any
@@ -56,12 +54,6 @@ class Prepared:
     plan: list[WorkItem]
     batches: list[list[WorkItem]]
     dist: DistContext
-
-    def __getitem__(self, key: str) -> Any:
-        try:
-            return getattr(self, key)
-        except AttributeError:
-            raise KeyError(key) from None
 
 
 def prepare(cfg: RunConfig, dist: DistContext | None = None) -> Prepared:
@@ -99,7 +91,7 @@ def _changed(old_gen: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return [f"{k} {show(old_gen.get(k))} -> {show(v)}" for k, v in new.items() if old_gen.get(k) != v]
 
 
-def _check_manifest(store: RunStore, cfg: RunConfig, ctx: dict[str, Any]) -> dict[str, Any] | None:
+def _check_manifest(store: RunStore, cfg: RunConfig, ctx: Prepared) -> dict[str, Any] | None:
     """The run directory's earlier manifest when this run may continue it; refuse other settings or suites.
 
     A directory whose earlier run committed no image is not bound to anything (a failed first attempt must not
@@ -108,7 +100,7 @@ def _check_manifest(store: RunStore, cfg: RunConfig, ctx: dict[str, Any]) -> dic
     old = store.read_manifest()
     if old is None:
         return None
-    suite, settings = ctx["suite"], ctx["settings"]
+    suite, settings = ctx.suite, ctx.settings
     changed = _changed(old.get("generation") or {}, identity(cfg, settings))
     if old.get("settings_hash") != canonical_hash(settings) and not changed:
         changed = ["settings"]
@@ -136,8 +128,8 @@ def _check_no_overwrite(records: dict[str, dict[str, Any]], plan: list[WorkItem]
                             f"{rec.get('item_id')!r}, seed {rec.get('seed')}); it is never overwritten: use a new --out")
 
 
-def _manifest(cfg: RunConfig, ctx: dict[str, Any], settings_hash: str, old: dict[str, Any] | None) -> dict[str, Any]:
-    spec, suite = ctx["spec"], ctx["suite"]
+def _manifest(cfg: RunConfig, ctx: Prepared, settings_hash: str, old: dict[str, Any] | None) -> dict[str, Any]:
+    spec, suite = ctx.spec, ctx.suite
     return {
         "schema_version": 1,
         "run_id": (old or {}).get("run_id") or f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}",
@@ -149,20 +141,20 @@ def _manifest(cfg: RunConfig, ctx: dict[str, Any], settings_hash: str, old: dict
         "model": {"name": spec.name, "repo_id": spec.repo_id, "model_path": cfg.model_path, "params_b": spec.params_b,
                   "family": spec.family, "licence": spec.licence, "adapter": spec.adapter,
                   **model_provenance(spec, cfg.model_path, cfg.revision,
-                                     [(ctx["settings"]["height"], ctx["settings"]["width"])])},
-        "generation": {**ctx["settings"], "seed": cfg.seed, "seed_policy": SEED_POLICY, "noise_device": "cpu",
+                                     [(ctx.settings["height"], ctx.settings["width"])])},
+        "generation": {**ctx.settings, "seed": cfg.seed, "seed_policy": SEED_POLICY, "noise_device": "cpu",
                        "images_per_prompt": cfg.images_per_prompt or suite.default_images_per_prompt,
-                       "batch_size": cfg.batch_size, "threads": cfg.threads, "device": ctx["device"],
+                       "batch_size": cfg.batch_size, "threads": cfg.threads, "device": ctx.device,
                        "offload": cfg.offload},
         # what this run set out to make (the score runner reports coverage against it)
-        "planned": {"images": len(ctx["plan"]), "prompts": len({w.item.id for w in ctx["plan"]}),
+        "planned": {"images": len(ctx.plan), "prompts": len({w.item.id for w in ctx.plan}),
                     "prompts_in_suite": len(suite), "images_per_prompt": cfg.images_per_prompt or suite.default_images_per_prompt,
                     "limit": cfg.limit},
         "settings_hash": settings_hash,
         "suite": suite.describe(),
         "config": cfg.to_dict(),
-        "environment": mf.environment(ctx["device"]),
-        "world_size": ctx["dist"].world_size,
+        "environment": mf.environment(ctx.device),
+        "world_size": ctx.dist.world_size,
         "previous_starts": ((old or {}).get("previous_starts") or []) + ([old["started"]] if old else []),
     }
 
@@ -183,16 +175,16 @@ def run_generate(cfg: RunConfig, *, generator: Generator | None = None, dry_run:
     """
     verify = _verify_default(verify)
     ctx = prepare(cfg)
-    dist, suite, plan = ctx["dist"], ctx["suite"], ctx["plan"]
+    dist, suite, plan = ctx.dist, ctx.suite, ctx.plan
     store = RunStore(cfg.out, rank=dist.rank, world_size=dist.world_size)
-    settings_hash = canonical_hash(ctx["settings"])
+    settings_hash = canonical_hash(ctx.settings)
     summary: dict[str, Any] = {"run_dir": str(store.run_dir), "planned": len(plan), "generated": 0, "skipped": 0}
 
     if dry_run:
         done = {r["key"]: r for r in store.records(STREAM)} if store.run_dir.exists() else {}
         summary["cached"] = sum(_is_done(store, done.get(w.key), verify) for w in plan)
-        summary["batches"] = len(ctx["batches"])
-        summary["settings"] = ctx["settings"]
+        summary["batches"] = len(ctx.batches)
+        summary["settings"] = ctx.settings
         summary["suite"] = suite.describe()
         summary["world_size"] = dist.world_size
         return summary
@@ -209,9 +201,9 @@ def run_generate(cfg: RunConfig, *, generator: Generator | None = None, dry_run:
     return summary
 
 
-def _run_locked(cfg: RunConfig, ctx: dict[str, Any], store: RunStore, generator: Generator | None, verify: bool,
+def _run_locked(cfg: RunConfig, ctx: Prepared, store: RunStore, generator: Generator | None, verify: bool,
                 summary: dict[str, Any], settings_hash: str) -> None:
-    dist, suite, plan = ctx["dist"], ctx["suite"], ctx["plan"]
+    dist, suite, plan = ctx.dist, ctx.suite, ctx.plan
     with store.locked():
         old = _check_manifest(store, cfg, ctx)
         manifest = _manifest(cfg, ctx, settings_hash, old)
@@ -219,7 +211,7 @@ def _run_locked(cfg: RunConfig, ctx: dict[str, Any], store: RunStore, generator:
         if coord is not None:
             coord.start()
         try:
-            fin = Finalizer(store, suite, ctx["batches"], dist.world_size)
+            fin = Finalizer(store, suite, ctx.batches, dist.world_size)
             _generate_shard(cfg, ctx, store, manifest, generator, verify, summary, fin)
             if dist.is_main:
                 if coord is not None:
@@ -232,7 +224,7 @@ def _run_locked(cfg: RunConfig, ctx: dict[str, Any], store: RunStore, generator:
                 coord.finish("failed", error=str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}")
             raise
         if coord is not None:
-            coord.finish("done", generated=summary["generated"], skipped=summary["skipped"], device=ctx["device"])
+            coord.finish("done", generated=summary["generated"], skipped=summary["skipped"], device=ctx.device)
         if dist.is_main:
             manifest["finished"] = mf.utc_now()
             manifest["world_size"] = dist.world_size
@@ -244,12 +236,12 @@ def _run_locked(cfg: RunConfig, ctx: dict[str, Any], store: RunStore, generator:
             store.write_manifest(manifest)
 
 
-def _generate_shard(cfg: RunConfig, ctx: dict[str, Any], store: RunStore, manifest: dict[str, Any],
+def _generate_shard(cfg: RunConfig, ctx: Prepared, store: RunStore, manifest: dict[str, Any],
                     generator: Generator | None, verify: bool, summary: dict[str, Any], fin: Finalizer) -> None:
-    dist, suite = ctx["dist"], ctx["suite"]
+    dist, suite = ctx.dist, ctx.suite
     records = {r["key"]: r for r in store.records(STREAM)}
-    _check_no_overwrite(records, ctx["plan"], store.run_dir)
-    my_batches = shard(ctx["batches"], dist.rank, dist.world_size)
+    _check_no_overwrite(records, ctx.plan, store.run_dir)
+    my_batches = shard(ctx.batches, dist.rank, dist.world_size)
     mine = [w for b in my_batches for w in b]
     done = {w.key for w in mine if _is_done(store, records.get(w.key), verify)}
     todo = [b for b in my_batches if not all(w.key in done for w in b)]
@@ -258,8 +250,8 @@ def _generate_shard(cfg: RunConfig, ctx: dict[str, Any], store: RunStore, manife
     gen = None
     if todo:  # load before writing anything, so a missing model or package leaves no trace
         apply_threads(cfg.threads)
-        gen = generator or make_generator(ctx["spec"], LoadOptions(
-            model_path=cfg.model_path, device=ctx["device"], dtype=ctx["settings"]["dtype"], offload=cfg.offload,
+        gen = generator or make_generator(ctx.spec, LoadOptions(
+            model_path=cfg.model_path, device=ctx.device, dtype=ctx.settings["dtype"], offload=cfg.offload,
             trust_remote_code=cfg.trust_remote_code, revision=cfg.revision,
             options=load_model_options(cfg.model_options)))
         gen.load()
@@ -275,12 +267,12 @@ def _generate_shard(cfg: RunConfig, ctx: dict[str, Any], store: RunStore, manife
         def on_event(event: dict[str, Any]) -> None:
             store.append(EVENTS, {**event, "stage": STREAM, "rank": dist.rank, "time": mf.utc_now()})
 
-        backoff = Backoff(f"generating with {ctx['spec'].name}", "lower --batch-size or the resolution, use --offload "
+        backoff = Backoff(f"generating with {ctx.spec.name}", "lower --batch-size or the resolution, use --offload "
                           "model, or run on a GPU with more memory", on_event)
         state = {"records": records, "done": done, "prepared": set(), "finalizer": fin, "committer": committer,
                  "written": 0}
         n_todo = sum(w.key not in done for b in todo for w in b)
-        with progress_bar(f"generate {ctx['spec'].name} × {suite.name}", n_todo, cfg.progress and dist.is_main) as bar:
+        with progress_bar(f"generate {ctx.spec.name} × {suite.name}", n_todo, cfg.progress and dist.is_main) as bar:
             try:
                 for batch in todo:
                     _run_batch(store, gen, ctx, batch, state, backoff, bar)
@@ -291,11 +283,11 @@ def _generate_shard(cfg: RunConfig, ctx: dict[str, Any], store: RunStore, manife
             summary["oom_backoff"] = backoff.summary()
 
 
-def _run_batch(store: RunStore, gen: Generator, ctx: dict[str, Any], batch: list[WorkItem], state: dict[str, Any],
+def _run_batch(store: RunStore, gen: Generator, ctx: Prepared, batch: list[WorkItem], state: dict[str, Any],
                backoff: Backoff, bar) -> None:
     """Generate one planned batch (halved on OOM) and hand the images that are not finished yet to the committer
     (which commits them in the background while the next batch is made)."""
-    suite, rewriter = ctx["suite"], ctx["rewriter"]
+    suite, rewriter = ctx.suite, ctx.rewriter
     records, done, prepared = state["records"], state["done"], state["prepared"]
     for w in batch:
         if w.item.id not in prepared:
@@ -315,7 +307,7 @@ def _run_batch(store: RunStore, gen: Generator, ctx: dict[str, Any], batch: list
             bad = [k for k in (requests[0].extra or {}) if k in str(exc)]
             if not bad:
                 raise
-            raise UserError(f"{ctx['spec'].name} does not take the call argument {bad[0]!r} (-M pass.{bad[0]}): "
+            raise UserError(f"{ctx.spec.name} does not take the call argument {bad[0]!r} (-M pass.{bad[0]}): "
                             f"{exc}; drop that option") from None
         refined = gen.refined_prompts()  # the model's own rewrite (Lens reasoner), else None
         return sent, images, (time.perf_counter() - t) / len(chunk), refined
@@ -333,13 +325,13 @@ def _run_batch(store: RunStore, gen: Generator, ctx: dict[str, Any], batch: list
             continue
         sent, images, latency, refined = out
         if len(images) != len(chunk):
-            raise RuntimeError(f"{ctx['spec'].name} returned {len(images)} images for {len(chunk)} prompts")
+            raise RuntimeError(f"{ctx.spec.name} returned {len(images)} images for {len(chunk)} prompts")
         new: list[tuple[WorkItem, Any, dict[str, Any]]] = []
         for j, (w, img, prompt_sent) in enumerate(zip(chunk, images, sent)):
             if w.key in done:
                 continue  # made again only because its batch-mates were missing; keep the committed image
             if img.size != (w.request.width, w.request.height):
-                raise RuntimeError(f"{ctx['spec'].name} returned {img.size[0]}x{img.size[1]} (WxH) for {w.request.width}x{w.request.height}")
+                raise RuntimeError(f"{ctx.spec.name} returned {img.size[0]}x{img.size[1]} (WxH) for {w.request.width}x{w.request.height}")
             rec = {"key": w.key, "status": "ok", "suite": suite.name, "item_id": w.item.id, "index": w.index,
                    "prompt": w.request.prompt, "prompt_sent": prompt_sent, "seed": w.seed, "height": w.request.height,
                    "width": w.request.width, "steps": w.request.steps, "guidance": w.request.guidance,

@@ -123,7 +123,11 @@ def run_score(run_dir: str | Path, scorer: str | None = None, scorer_options: di
             units = units[:limit]
         fp = sc.fingerprint()  # after units(): a scorer may read its data files (DPG's CSV) there
         fp_id = fingerprint_id(fp)
-        done = {r["key"] for r in score_records(store, sc.name, fp_id) if r.get("status") == "ok"}
+
+        def ok_records() -> list[dict[str, Any]]:  # this fingerprint's successful records, from every rank
+            return [r for r in score_records(store, sc.name, fp_id) if r.get("status") == "ok"]
+
+        done = {r["key"] for r in ok_records()}
         batches = [units[i : i + bs] for i in range(0, len(units), bs)]
         todo = [b for b in shard(batches, dist.rank, dist.world_size) if any(u.key not in done for u in b)]
         coord = Coordinator(run_dir, stream, dist) if dist.world_size > 1 else None
@@ -138,8 +142,7 @@ def run_score(run_dir: str | Path, scorer: str | None = None, scorer_options: di
                 keys = {u.key for u in units}
 
                 def count() -> tuple[int, int]:
-                    ok = {r["key"] for r in score_records(store, sc.name, fp_id) if r.get("status") == "ok"}
-                    return len(ok & keys), len(keys)
+                    return len({r["key"] for r in ok_records()} & keys), len(keys)
 
                 coord.wait_for_others(count, "units")
         except BaseException as exc:
@@ -151,7 +154,7 @@ def run_score(run_dir: str | Path, scorer: str | None = None, scorer_options: di
         results = None
         if dist.is_main:
             unit_keys = {u.key for u in units}
-            records = [r for r in score_records(store, sc.name, fp_id) if r["key"] in unit_keys and r.get("status") == "ok"]
+            records = [r for r in ok_records() if r["key"] in unit_keys]
             metrics = sc.summarize(records, suite)
             res = RunResults(
                 run_id=(manifest or {}).get("run_id", run_dir.name), scorer=sc.name, metrics=list(metrics),

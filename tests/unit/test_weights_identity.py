@@ -63,7 +63,7 @@ def test_local_fingerprint_covers_configs_not_weights(tmp_path):
 def _keys(tmp_path, model_path: str, **kw) -> set[str]:
     cfg = RunConfig(model="lens", suite="smoke", out=str(tmp_path / "r"), device="cpu", model_path=model_path,
                     progress=False, **kw)
-    return {w.key for w in prepare(cfg)["plan"]}
+    return {w.key for w in prepare(cfg).plan}
 
 
 def test_weights_identity_is_part_of_work_item_keys(tmp_path):
@@ -77,7 +77,7 @@ def test_weights_identity_is_part_of_work_item_keys(tmp_path):
     (moved / "model_index.json").write_text(json.dumps({"_class_name": "LensPipeline"}))
     assert changed != _keys(tmp_path, str(moved))  # other weights, other work items
     settings = prepare(RunConfig(model="lens", suite="smoke", out=str(tmp_path / "r"), device="cpu",
-                                 model_path=str(moved), progress=False))["settings"]
+                                 model_path=str(moved), progress=False)).settings
     assert settings["weights_identity"]["fingerprint"] == local_fingerprint(moved)
 
 
@@ -85,7 +85,7 @@ def test_native_size_resolution_and_off_native_label():
     spec = MODELS.get("hunyuan-image-2.1")
     ctx = prepare(RunConfig(model="hunyuan-image-2.1", suite="smoke", out="/tmp/unused", device="cpu",
                             resolution="native", progress=False))
-    assert (ctx["settings"]["height"], ctx["settings"]["width"]) == (2048, 2048) == spec.native
+    assert (ctx.settings["height"], ctx.settings["width"]) == (2048, 2048) == spec.native
     lens = MODELS.get("lens")
     assert lens.is_native(1024, 1024) and lens.is_native(1088, 1936) and not lens.is_native(512, 512)
     assert lens.to_dict()["native_size"] == [1024, 1024]
